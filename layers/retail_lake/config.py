@@ -1,0 +1,51 @@
+"""Every environment variable the library reads, in one typed object with local defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings. Lambda sets them in template.yaml; locally the defaults apply.
+
+    ``lake`` is a local folder or ``s3://bucket/prefix``. In Lambda it is built from LAKE_BUCKET.
+    """
+
+    lake: str = "./lake"
+    aws_endpoint_url: str | None = None
+    idempotency_table: str | None = None
+    idempotency_ttl_seconds: int = 7 * 24 * 3600
+    duckdb_memory_limit: str | None = None
+    duckdb_threads: int | None = None
+    tmp_dir: Path = field(default_factory=lambda: Path(_env("TMPDIR", "/tmp") or "/tmp"))
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        bucket = _env("LAKE_BUCKET")
+        lake = _env("RETAIL_LAKE")
+        if lake is None and bucket:
+            prefix = (_env("LAKE_PREFIX", "") or "").strip("/")
+            lake = f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
+        threads = _env("DUCKDB_THREADS")
+        return cls(
+            lake=lake or "./lake",
+            aws_endpoint_url=_env("AWS_ENDPOINT_URL"),
+            idempotency_table=_env("IDEMPOTENCY_TABLE"),
+            idempotency_ttl_seconds=int(_env("IDEMPOTENCY_TTL_SECONDS", str(7 * 24 * 3600)) or 0),
+            duckdb_memory_limit=_env("DUCKDB_MEMORY_LIMIT") or _lambda_memory_limit(),
+            duckdb_threads=int(threads) if threads else None,
+        )
+
+
+def _lambda_memory_limit() -> str | None:
+    """In Lambda, leave DuckDB ~60 % of the function memory so Python and buffers fit beside it."""
+    mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+    return f"{int(int(mb) * 0.6)}MB" if mb else None

@@ -1,0 +1,198 @@
+"""Table definitions loaded from ``lake_schemas/*.yaml`` and the types derived from them.
+
+Everything that needs a column list (ingest, DuckDB views, Parquet writers, Glue tables, docs)
+asks this module, so the YAML files stay the single source of truth. Importing it costs only
+PyYAML; the Arrow schema is built on demand (pyarrow is imported lazily).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = [
+    "Check",
+    "Column",
+    "Table",
+    "all_tables",
+    "arrow_schema",
+    "duckdb_type",
+    "glue_type",
+    "normalise_header",
+    "table",
+]
+
+_DUCKDB_TYPES = {
+    "string": "VARCHAR",
+    "int": "INTEGER",
+    "bigint": "BIGINT",
+    "double": "DOUBLE",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "boolean": "BOOLEAN",
+}
+_GLUE_TYPES = {
+    "string": "string",
+    "int": "int",
+    "bigint": "bigint",
+    "double": "double",
+    "date": "date",
+    "timestamp": "timestamp",
+    "boolean": "boolean",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One validation rule: ``rule`` names it in quarantine rows, ``when`` says when it fires."""
+
+    rule: str
+    when: str
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool = True
+    description: str = ""
+    input: str | None = None  # "required" / "optional" for columns read from uploads
+    aliases: tuple[str, ...] = ()
+    checks: tuple[Check, ...] = ()
+
+    @property
+    def duckdb_type(self) -> str:
+        return duckdb_type(self.type)
+
+    @property
+    def glue_type(self) -> str:
+        return glue_type(self.type)
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    layer: str
+    description: str
+    location: str
+    columns: tuple[Column, ...]
+    partitions: tuple[Column, ...] = ()
+    business_key: tuple[str, ...] = ()
+    physical_table: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def all_columns(self) -> tuple[Column, ...]:
+        """Data columns followed by partition columns (the order DuckDB/Athena show them)."""
+        return self.columns + self.partitions
+
+    @property
+    def input_columns(self) -> tuple[Column, ...]:
+        """Columns that uploads may carry (matched by name or alias)."""
+        return tuple(c for c in self.columns if c.input)
+
+    def column(self, name: str) -> Column:
+        for col in self.all_columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+    def empty_select_sql(self) -> str:
+        """A typed, empty SELECT with this table's columns (stands in for a table with no files)."""
+        cols = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {c.name}" for c in self.all_columns)
+        return f"SELECT {cols} WHERE false"
+
+
+def duckdb_type(type_name: str) -> str:
+    return _DUCKDB_TYPES[type_name]
+
+
+def glue_type(type_name: str) -> str:
+    return _GLUE_TYPES[type_name]
+
+
+def normalise_header(name: str) -> str:
+    """Header matching key: case-, space- and punctuation-insensitive ('Invoice No' -> 'invoice_no')."""
+    name = name.replace("\ufeff", "").strip().lower()
+    name = re.sub(r"[^0-9a-z]+", "_", name)
+    return name.strip("_")
+
+
+def _column(raw: dict[str, Any]) -> Column:
+    if raw["type"] not in _DUCKDB_TYPES:
+        raise ValueError(f"column {raw['name']!r}: unknown type {raw['type']!r}")
+    return Column(
+        name=raw["name"],
+        type=raw["type"],
+        nullable=bool(raw.get("nullable", True)),
+        description=str(raw.get("description", "")).strip(),
+        input=raw.get("input"),
+        aliases=tuple(raw.get("aliases", ())),
+        checks=tuple(Check(**c) for c in raw.get("checks", ())),
+    )
+
+
+def _load(raw: dict[str, Any]) -> Table:
+    known = {"name", "layer", "description", "location", "columns", "partitions", "business_key",
+             "physical_table"}
+    return Table(
+        name=raw["name"],
+        layer=raw["layer"],
+        description=" ".join(str(raw.get("description", "")).split()),
+        location=raw["location"],
+        columns=tuple(_column(c) for c in raw["columns"]),
+        partitions=tuple(_column(c) for c in raw.get("partitions") or ()),
+        business_key=tuple(raw.get("business_key") or ()),
+        physical_table=raw.get("physical_table"),
+        extra={k: v for k, v in raw.items() if k not in known},
+    )
+
+
+@cache
+def all_tables() -> dict[str, Table]:
+    """Every table defined in lake_schemas/, by name."""
+    tables: dict[str, Table] = {}
+    for entry in sorted(resources.files("lake_schemas").iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".yaml"):
+            spec = _load(yaml.safe_load(entry.read_text(encoding="utf-8")))
+            if entry.name != f"{spec.name}.yaml":
+                raise ValueError(f"lake_schemas/{entry.name} defines table {spec.name!r}")
+            tables[spec.name] = spec
+    return tables
+
+
+def table(name: str) -> Table:
+    try:
+        return all_tables()[name]
+    except KeyError:
+        raise KeyError(f"no table {name!r} in lake_schemas/ (known: {', '.join(all_tables())})") from None
+
+
+def arrow_schema(name: str, *, with_partitions: bool = False) -> pa.Schema:
+    """The Arrow schema of a table (imports pyarrow on first use only)."""
+    import pyarrow as pa
+
+    types = {
+        "string": pa.string(),
+        "int": pa.int32(),
+        "bigint": pa.int64(),
+        "double": pa.float64(),
+        "date": pa.date32(),
+        "timestamp": pa.timestamp("us"),
+        "boolean": pa.bool_(),
+    }
+    spec = table(name)
+    cols = spec.all_columns if with_partitions else spec.columns
+    return pa.schema([pa.field(c.name, types[c.type], nullable=c.nullable) for c in cols])

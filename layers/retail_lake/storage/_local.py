@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from retail_lake.storage._base import ObjectInfo
+
+
+class LocalStorage:
+    """A folder laid out exactly like the lake bucket. Writes are atomic (temp file + rename)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.uri = str(self.root)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key.lstrip("/")).resolve()
+        if self.root not in path.parents and path != self.root:
+            raise ValueError(f"key {key!r} escapes the lake root")
+        return path
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        base = self._path(prefix) if prefix else self.root
+        # A prefix may end inside a name (like S3): list its parent and filter.
+        search = base if base.is_dir() else base.parent
+        if not search.exists():
+            return []
+        out = []
+        for path in sorted(search.rglob("*")):
+            if not path.is_file() or path.name.startswith(".tmp-"):
+                continue
+            key = path.relative_to(self.root).as_posix()
+            if key.startswith(prefix.lstrip("/")):
+                st = path.stat()
+                out.append(ObjectInfo(key, st.st_size, _etag(st), datetime.fromtimestamp(st.st_mtime, UTC)))
+        return out
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def read_bytes(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def download(self, key: str, dest: Path) -> Path:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self._path(key), dest)
+        return dest
+
+    def upload(self, src: Path, key: str) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+        os.close(fd)
+        try:
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def delete(self, keys: list[str]) -> None:
+        for key in keys:
+            self._path(key).unlink(missing_ok=True)
+
+
+def _etag(st: os.stat_result) -> str:
+    """A cheap change tag (size + mtime), enough to tell a cached copy is stale."""
+    return hashlib.md5(f"{st.st_size}:{st.st_mtime_ns}".encode(), usedforsecurity=False).hexdigest()
