@@ -107,7 +107,11 @@ def register_curated(con: duckdb.DuckDBPyConnection, storage: Storage, settings:
         files = _parquet_files(local_root(storage, prefix, settings))
         if name == "stores" and not files:
             default = resources.files("retail_lake").joinpath("reference", "stores_default.csv")
-            cols = ", ".join(f"CAST({c.name} AS {c.duckdb_type}) AS {c.name}" for c in spec.columns)
+            header = default.read_text(encoding="utf-8").splitlines()[0].split(",")
+            cols = ", ".join(
+                f"CAST({c.name if c.name in header else 'NULL'} AS {c.duckdb_type}) AS {c.name}"
+                for c in spec.columns
+            )
             con.execute(
                 f"CREATE OR REPLACE VIEW stores AS SELECT {cols} FROM read_csv({sql_literal(str(default))}, "
                 "header = true, all_varchar = true)"

@@ -1,0 +1,127 @@
+"""Writing an upload's results: curated Parquet per partition, quarantine, and the ingest_log row.
+
+Every file is named by the upload_id, so a redelivery rewrites the same files with the same bytes.
+The log row is written last: its presence means the upload is complete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from retail_lake.lake import sql_literal
+from retail_lake.schemas import Table, table
+from retail_lake.storage import Storage
+
+if TYPE_CHECKING:
+    import duckdb
+
+PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880"
+SALES_PREFIX = "curated/sales"
+QUARANTINE_PREFIX = "quarantine/sales"
+LOG_PREFIX = "audit/ingest_log"
+
+
+@dataclass(frozen=True)
+class Lineage:
+    source: str
+    upload_id: str
+    uploaded_at: datetime  # naive UTC
+
+    def select_sql(self) -> str:
+        return (
+            f"{sql_literal(self.source)} AS source, {sql_literal(self.upload_id)} AS upload_id, "
+            f"TIMESTAMP {sql_literal(self.uploaded_at.isoformat(sep=' '))} AS uploaded_at"
+        )
+
+
+def partition_key(year: int, month: int, upload_id: str) -> str:
+    return f"{SALES_PREFIX}/year={year:04d}/month={month:02d}/{upload_id}.parquet"
+
+
+def write_accepted(
+    con: duckdb.DuckDBPyConnection, storage: Storage, lineage: Lineage, workdir: Path
+) -> list[str]:
+    """One zstd Parquet file per (year, month) partition; returns the keys written."""
+    spec = table("sales")
+    data_cols = [c.name for c in spec.columns if c.name not in ("source", "upload_id", "uploaded_at", "row_number")]
+    con.execute(
+        f"""CREATE OR REPLACE TABLE accepted AS
+            SELECT year(invoice_date) AS y, month(invoice_date) AS m, row_number, {', '.join(data_cols)}
+            FROM checked WHERE rule IS NULL ORDER BY y, m, row_number"""
+    )
+    partitions = con.execute("SELECT DISTINCT y, m FROM accepted ORDER BY y, m").fetchall()
+    keys = []
+    columns = ", ".join(
+        f"CAST({c.name} AS {c.duckdb_type}) AS {c.name}" if c.name in data_cols else c.name
+        for c in spec.columns
+    )
+    for year, month in partitions:
+        local = workdir / f"sales-{year}-{month:02d}.parquet"
+        con.execute(
+            f"COPY (SELECT {columns} FROM (SELECT *, {lineage.select_sql()} FROM accepted "
+            f"WHERE y = {year} AND m = {month}) ORDER BY row_number) TO {sql_literal(str(local))} "
+            f"({PARQUET_OPTIONS})"
+        )
+        key = partition_key(year, month, lineage.upload_id)
+        storage.upload(local, key)
+        keys.append(key)
+    return keys
+
+
+def write_quarantine(
+    con: duckdb.DuckDBPyConnection, storage: Storage, lineage: Lineage, workdir: Path, spec: Table,
+    prefix: str = QUARANTINE_PREFIX,
+) -> str | None:
+    """Rejected rows with their fields as received, reason and row number; None when there are none."""
+    if not con.execute("SELECT count(*) FROM checked WHERE rule IS NOT NULL").fetchone()[0]:
+        return None
+    qspec = table("quarantine_sales") if spec.name == "sales" else None
+    text_cols = [c.name for c in spec.input_columns]
+    selects = [f"raw_{c} AS {c}" for c in text_cols]
+    if qspec is not None:  # keep the quarantine_sales column order from lake_schemas
+        selects = [f"raw_{c.name} AS {c.name}" for c in qspec.columns if c.name in text_cols]
+    local = workdir / "quarantine.parquet"
+    con.execute(
+        f"COPY (SELECT {', '.join(selects)}, raw_line, rule, detail AS reason, {lineage.select_sql()}, "
+        f"row_number FROM checked WHERE rule IS NOT NULL ORDER BY row_number) "
+        f"TO {sql_literal(str(local))} ({PARQUET_OPTIONS})"
+    )
+    key = f"{prefix}/{lineage.upload_id}.parquet"
+    storage.upload(local, key)
+    return key
+
+
+def write_log(con: duckdb.DuckDBPyConnection, storage: Storage, row: dict, workdir: Path) -> str:
+    """The upload's ingest_log row (typed by lake_schemas/ingest_log.yaml)."""
+    spec = table("ingest_log")
+    values = []
+    for col in spec.columns:
+        value = row.get(col.name)
+        if value is None:
+            values.append(f"CAST(NULL AS {col.duckdb_type}) AS {col.name}")
+        elif isinstance(value, datetime):
+            values.append(f"TIMESTAMP {sql_literal(value.isoformat(sep=' '))} AS {col.name}")
+        elif isinstance(value, int | float):
+            values.append(f"CAST({value} AS {col.duckdb_type}) AS {col.name}")
+        else:
+            values.append(f"CAST({sql_literal(str(value))} AS {col.duckdb_type}) AS {col.name}")
+    local = workdir / "ingest_log.parquet"
+    con.execute(f"COPY (SELECT {', '.join(values)}) TO {sql_literal(str(local))} ({PARQUET_OPTIONS})")
+    key = f"{LOG_PREFIX}/{row['upload_id']}.parquet"
+    storage.upload(local, key)
+    return key
+
+
+def read_log(con: duckdb.DuckDBPyConnection, storage: Storage, upload_id: str, workdir: Path) -> dict | None:
+    """The ingest_log row of an upload that already completed, else None."""
+    key = f"{LOG_PREFIX}/{upload_id}.parquet"
+    if not storage.exists(key):
+        return None
+    local = storage.local_path(key) or storage.download(key, workdir / "previous_log.parquet")
+    cur = con.execute(f"SELECT * FROM read_parquet({sql_literal(str(local))})")
+    names = [d[0] for d in cur.description]
+    row = cur.fetchone()
+    return dict(zip(names, row, strict=True)) if row else None
