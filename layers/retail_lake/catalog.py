@@ -31,6 +31,8 @@ __all__ = [
     "glue_location",
     "glue_partition_keys",
     "glue_table_name",
+    "glue_view_columns",
+    "logical_id",
     "presto_columns",
     "presto_type",
     "presto_view_json",
@@ -103,6 +105,11 @@ def presto_type(type_name: str) -> str:
 def view_columns(name: str) -> tuple[schemas.Column, ...]:
     """Columns a view shows: the table's data columns then its partition columns."""
     return schemas.table(name).all_columns
+
+
+def glue_view_columns(name: str) -> list[dict[str, str]]:
+    """Glue ``StorageDescriptor.Columns`` of a view (what Athena shows for it)."""
+    return [_glue_column(c) for c in view_columns(name)]
 
 
 def presto_columns(columns: tuple[schemas.Column, ...] | list[schemas.Column]) -> list[dict[str, str]]:
@@ -241,14 +248,63 @@ def _yaml_column(col: dict[str, str]) -> str:
     return f"- {{Name: {col['Name']}, Type: {col['Type']}, Comment: {_yaml_str(col['Comment'])}}}"
 
 
+_PARQUET_FORMATS = (
+    "InputFormat: org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "OutputFormat: org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    "SerdeInfo:",
+    "  SerializationLibrary: org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+)
+
+
+def logical_id(table_name: str) -> str:
+    """CloudFormation logical id of a generated Glue table (``store_performance`` -> ``StorePerformanceTable``)."""
+    return "".join(part.capitalize() for part in table_name.split("_")) + "Table"
+
+
+def _glue_table_resource(spec: schemas.Table) -> list[str]:
+    """A whole ``AWS::Glue::Table`` resource for a table of Parquet files (no projection parameters)."""
+    if spec.partitions:
+        raise ValueError(f"{spec.name}: partitioned tables are written by hand in template.yaml (projection)")
+    lines = [
+        f"{logical_id(spec.name)}:",
+        "  Type: AWS::Glue::Table",
+        "  Properties:",
+        "    CatalogId: !Ref AWS::AccountId",
+        "    DatabaseName: !Ref GlueDatabase",
+        "    TableInput:",
+        f"      Name: {spec.name}",
+        f"      Description: {_yaml_str(spec.description[:2048])}",
+        "      TableType: EXTERNAL_TABLE",
+        "      Parameters:",
+        "        classification: parquet",
+        '        EXTERNAL: "TRUE"',
+        "      StorageDescriptor:",
+        f"        Location: !Sub s3://${{LakeBucket}}/{spec.location.strip('/')}/",
+        *("        " + line for line in _PARQUET_FORMATS),
+        "        Columns:",
+        *("          " + _yaml_column(c) for c in glue_columns(spec.name)),
+    ]
+    return lines
+
+
 def template_block(kind: str, name: str) -> list[str]:
-    """The YAML lines (unindented) that template.yaml carries between its generated markers."""
+    """The YAML lines (unindented) that template.yaml carries between its generated markers.
+
+    ``glue-tables <layer>`` emits a resource per lake_schemas table of that layer, so a new table
+    reaches the catalog by adding its YAML file and re-running sync-template.
+    """
+    if kind == "glue-tables":
+        specs = [t for t in schemas.all_tables().values() if t.layer == name]
+        out: list[str] = []
+        for spec in specs:
+            out += [*(["" ] if out else []), *_glue_table_resource(spec)]
+        return out
     if kind == "columns":
         return ["Columns:", *("  " + _yaml_column(c) for c in glue_columns(name))]
     if kind == "partition-keys":
         return ["PartitionKeys:", *("  " + _yaml_column(c) for c in glue_partition_keys(name))]
     if kind == "view-columns":
-        return ["Columns:", *("  " + _yaml_column(_glue_column(c)) for c in view_columns(name))]
+        return ["Columns:", *("  " + _yaml_column(c) for c in glue_view_columns(name))]
     if kind == "view-text":
         doc = presto_view_json(view_sql(name), presto_columns(view_columns(name)), schema=TEMPLATE_DATABASE_REF)
         return [
