@@ -25,6 +25,10 @@ class Settings:
     idempotency_ttl_seconds: int = 7 * 24 * 3600
     duckdb_memory_limit: str | None = None
     duckdb_threads: int | None = None
+    # Analytics (issue 3): the engine that runs the SQL files ('duckdb' embedded, 'athena' scale-out)
+    # and after how long a left-behind analytics lock counts as stale (a run lasts < 15 min in Lambda).
+    analytics_engine: str = "duckdb"
+    analytics_lock_stale_seconds: int = 1800
     tmp_dir: Path = field(default_factory=lambda: Path(_env("TMPDIR", "/tmp") or "/tmp"))
 
     @classmethod
@@ -42,6 +46,8 @@ class Settings:
             idempotency_ttl_seconds=int(_env("IDEMPOTENCY_TTL_SECONDS", str(7 * 24 * 3600)) or 0),
             duckdb_memory_limit=_env("DUCKDB_MEMORY_LIMIT") or _lambda_memory_limit(),
             duckdb_threads=int(threads) if threads else None,
+            analytics_engine=(_env("ANALYTICS_ENGINE", "duckdb") or "duckdb").lower(),
+            analytics_lock_stale_seconds=int(_env("ANALYTICS_LOCK_STALE_SECONDS", "1800") or 1800),
         )
 
 

@@ -1,0 +1,45 @@
+"""Headline KPIs over a connected lake (the CLI's closing lines and the README's main command)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+def headline_kpis(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Total revenue, transactions and customers (from `sales`), the top store and the share of
+    repeat customers (from the analytics tables; None when not computed yet)."""
+    revenue, transactions, customers = con.execute(
+        "SELECT COALESCE(SUM(price), 0), COUNT(DISTINCT invoice_no), COUNT(DISTINCT customer_id) FROM sales"
+    ).fetchone()
+    top = con.execute(
+        'SELECT store, revenue_share FROM store_performance ORDER BY "rank", store LIMIT 1'
+    ).fetchone()
+    repeat = con.execute(
+        "SELECT customer_share FROM repeat_vs_onetime WHERE customer_type = 'repeat'"
+    ).fetchone()
+    return {
+        "total_revenue": float(revenue),
+        "transactions": int(transactions),
+        "customers": int(customers),
+        "top_store": top[0] if top else None,
+        "top_store_revenue_share": top[1] if top else None,
+        "repeat_customer_share": repeat[0] if repeat else None,
+    }
+
+
+def format_kpis(kpis: dict[str, Any]) -> list[str]:
+    """Human lines for a terminal."""
+    lines = [
+        f"total revenue:       {kpis['total_revenue']:,.2f}",
+        f"transactions:        {kpis['transactions']:,}",
+        f"customers:           {kpis['customers']:,}",
+    ]
+    if kpis.get("top_store"):
+        share = kpis.get("top_store_revenue_share") or 0.0
+        lines.append(f"top store:           {kpis['top_store']} ({share:.1%} of revenue)")
+    if kpis.get("repeat_customer_share") is not None:
+        lines.append(f"repeat customers:    {kpis['repeat_customer_share']:.1%}")
+    return lines

@@ -1,0 +1,129 @@
+"""The analytics SQL files and the reference relations rendered into them.
+
+Each ``sql/<table>.sql`` is one SELECT over ``sales``, ``stores``, earlier analytics tables and a
+few small reference relations. The reference relations come from configuration (YAML shipped with
+the library) and are rendered as VALUES lists in a leading WITH clause, so the finished statement
+is self-contained and runs unchanged in DuckDB or, transpiled, in Athena.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from retail_lake import schemas
+
+# The reference relations a SQL file may read, rendered by the functions below.
+REFERENCE_RELATIONS = ("analytics_params", "cost_assumptions", "rfm_segment_rules", "age_bands")
+DEFAULT_CATEGORY = "(default)"
+
+
+def sql_text(table: str) -> str:
+    """The raw SQL file of an analytics table."""
+    return resources.files("retail_lake.analytics").joinpath("sql", f"{table}.sql").read_text(encoding="utf-8")
+
+
+@cache
+def _reference_yaml(name: str) -> dict[str, Any]:
+    text = resources.files("retail_lake").joinpath("reference", name).read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def cost_assumptions() -> dict[str, dict[str, float]]:
+    """Per-category cost_ratio and discount_rate; the key '(default)' covers other categories."""
+    raw = _reference_yaml("cost_assumptions.yaml")
+    out = {name: dict(values) for name, values in raw["categories"].items()}
+    out[DEFAULT_CATEGORY] = dict(raw["default"])
+    for name, values in out.items():
+        for key in ("cost_ratio", "discount_rate"):
+            if not 0 <= float(values[key]) < 1:
+                raise ValueError(f"cost_assumptions.yaml: {name}.{key} must be in [0, 1), got {values[key]}")
+    return out
+
+
+def rfm_segment_rules() -> list[dict[str, Any]]:
+    """The RFM segment grid, in display order (see reference/rfm_segments.yaml)."""
+    return [dict(rule, segment_order=i) for i, rule in enumerate(_reference_yaml("rfm_segments.yaml")["segments"], 1)]
+
+
+def age_bands() -> list[dict[str, Any]]:
+    return [dict(band, band_order=i) for i, band in enumerate(_reference_yaml("age_bands.yaml")["bands"], 1)]
+
+
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"CAST({value!r} AS DOUBLE)"
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _values(name: str, columns: list[str], rows: list[list[Any]]) -> str:
+    body = ", ".join("(" + ", ".join(_literal(v) for v in row) + ")" for row in rows)
+    return f"{name} AS (SELECT * FROM (VALUES {body}) AS {name}_values({', '.join(columns)}))"
+
+
+def reference_ctes(reference_date: date | None = None) -> dict[str, str]:
+    """Each reference relation as a CTE (``name AS (...)``)."""
+    costs = cost_assumptions()
+    return {
+        "analytics_params": (
+            f"analytics_params AS (SELECT {_literal(reference_date)} AS reference_date)"
+            if reference_date
+            else "analytics_params AS (SELECT CAST(NULL AS DATE) AS reference_date)"
+        ),
+        "cost_assumptions": _values(
+            "cost_assumptions",
+            ["category", "cost_ratio", "discount_rate"],
+            [[k, float(v["cost_ratio"]), float(v["discount_rate"])] for k, v in costs.items()],
+        ),
+        "rfm_segment_rules": _values(
+            "rfm_segment_rules",
+            ["segment", "segment_order", "r_min", "r_max", "fm_min", "fm_max", "description", "action"],
+            [[r["segment"], r["segment_order"], r["r_min"], r["r_max"], r["fm_min"], r["fm_max"],
+              r["description"], r["action"]] for r in rfm_segment_rules()],
+        ),
+        "age_bands": _values(
+            "age_bands",
+            ["age_band", "band_order", "min_age", "max_age"],
+            [[b["age_band"], b["band_order"], b["min_age"], b["max_age"]] for b in age_bands()],
+        ),
+    }
+
+
+def _strip_comments(sql: str) -> str:
+    return "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--")).strip()
+
+
+def render_sql(table: str, reference_date: date | None = None) -> str:
+    """The finished statement of an analytics table: its SQL with the reference relations it reads
+    prepended as CTEs (a WITH the file already has is extended, not nested)."""
+    body = _strip_comments(sql_text(table)).rstrip(";")
+    used = [cte for name, cte in reference_ctes(reference_date).items()
+            if re.search(rf"\b{name}\b", body)]
+    if not used:
+        return body
+    if re.match(r"(?i)WITH\s", body):
+        return "WITH " + ",\n".join(used) + ",\n" + body[4:].lstrip()
+    return "WITH " + ",\n".join(used) + "\n" + body
+
+
+def typed_select(table: str, sql: str) -> str:
+    """Wrap a table's SQL so its columns come out in lake_schemas order with lake_schemas types.
+
+    The Parquet files then match the Glue/DuckDB schema whatever type the engine inferred.
+    """
+    spec = schemas.table(table)
+    cols = ", ".join(f'CAST(result."{c.name}" AS {c.duckdb_type}) AS "{c.name}"' for c in spec.columns)
+    return f"SELECT {cols}\nFROM (\n{sql}\n) AS result"

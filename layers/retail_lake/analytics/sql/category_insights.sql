@@ -1,0 +1,81 @@
+-- category_insights: per category its revenue, units, margin (from profitability), the RFM segment
+-- that brings it the most revenue, and its age band and gender mix (shares of the category's
+-- revenue). Ties for the top segment / age band go to the alphabetically first name.
+-- Reads: sales, customer_rfm and profitability (computed earlier in the same run), age_bands.
+WITH per_category AS (
+    SELECT
+        category,
+        SUM(price) AS revenue,
+        COUNT(DISTINCT invoice_no) AS transactions,
+        SUM(quantity) AS units,
+        COUNT(DISTINCT customer_id) AS customers,
+        COUNT(*) AS lines,
+        AVG(CAST(age AS DOUBLE)) AS avg_age,
+        SUM(CASE WHEN gender = 'Female' THEN price ELSE 0 END) AS female_revenue,
+        SUM(CASE WHEN gender = 'Male' THEN price ELSE 0 END) AS male_revenue
+    FROM sales
+    GROUP BY category
+),
+segment_revenue AS (
+    SELECT s.category, r.segment, SUM(s.price) AS revenue
+    FROM sales s
+    JOIN customer_rfm r ON r.customer_id = s.customer_id
+    GROUP BY s.category, r.segment
+),
+top_segment AS (
+    SELECT category, MIN(segment) AS top_segment, MIN(revenue) AS top_segment_revenue
+    FROM (
+        SELECT category, segment, revenue,
+               RANK() OVER (PARTITION BY category ORDER BY revenue DESC) AS segment_rank
+        FROM segment_revenue
+    ) ranked
+    WHERE segment_rank = 1
+    GROUP BY category
+),
+age_revenue AS (
+    SELECT s.category, COALESCE(b.age_band, 'Unknown') AS age_band, SUM(s.price) AS revenue
+    FROM sales s
+    LEFT JOIN age_bands b ON s.age BETWEEN b.min_age AND b.max_age
+    GROUP BY s.category, COALESCE(b.age_band, 'Unknown')
+),
+top_age AS (
+    SELECT category, MIN(age_band) AS top_age_band, MIN(revenue) AS top_age_band_revenue
+    FROM (
+        SELECT category, age_band, revenue,
+               RANK() OVER (PARTITION BY category ORDER BY revenue DESC) AS band_rank
+        FROM age_revenue
+    ) ranked
+    WHERE band_rank = 1
+    GROUP BY category
+),
+margins AS (
+    SELECT category, margin, margin_pct, cost_basis
+    FROM profitability
+    WHERE breakdown = 'category'
+)
+SELECT
+    c.category,
+    c.revenue,
+    CAST(c.revenue AS DOUBLE) / NULLIF(SUM(c.revenue) OVER (), 0) AS revenue_share,
+    RANK() OVER (ORDER BY c.revenue DESC) AS "rank",
+    c.transactions,
+    c.units,
+    c.customers,
+    CAST(c.revenue AS DOUBLE) / NULLIF(c.units, 0) AS avg_unit_price,
+    CAST(c.units AS DOUBLE) / c.lines AS avg_units_per_line,
+    CAST(c.revenue AS DOUBLE) / c.transactions AS avg_transaction_value,
+    m.margin,
+    m.margin_pct,
+    m.cost_basis,
+    ts.top_segment,
+    ts.top_segment_revenue / NULLIF(c.revenue, 0) AS top_segment_revenue_share,
+    ta.top_age_band,
+    ta.top_age_band_revenue / NULLIF(c.revenue, 0) AS top_age_band_revenue_share,
+    c.avg_age,
+    c.female_revenue / NULLIF(c.revenue, 0) AS female_revenue_share,
+    c.male_revenue / NULLIF(c.revenue, 0) AS male_revenue_share
+FROM per_category c
+LEFT JOIN margins m ON m.category = c.category
+LEFT JOIN top_segment ts ON ts.category = c.category
+LEFT JOIN top_age ta ON ta.category = c.category
+ORDER BY "rank", c.category

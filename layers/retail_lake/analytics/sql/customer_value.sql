@@ -1,0 +1,56 @@
+-- customer_value: every customer's spend, rank, top-10 % flag and spend tier.
+-- Customers are ordered by revenue (highest first, customer_id breaks ties) so each group has a
+-- fixed size: the top 10 % are the first ceil(10 % of customers); spend tiers are 'high' (first
+-- ceil(20 %)), 'medium' (up to ceil(50 %)) and 'low' (the rest). tier_revenue_share is the share of
+-- all revenue held by the customer's tier; cumulative_revenue_share is the Pareto curve.
+-- Reads: sales.
+WITH per_customer AS (
+    SELECT
+        customer_id,
+        SUM(price) AS revenue,
+        COUNT(DISTINCT invoice_no) AS transactions,
+        MIN(invoice_date) AS first_invoice_date,
+        MAX(invoice_date) AS last_invoice_date
+    FROM sales
+    GROUP BY customer_id
+),
+ranked AS (
+    SELECT
+        c.*,
+        ROW_NUMBER() OVER (ORDER BY c.revenue DESC, c.customer_id) AS revenue_rank,
+        COUNT(*) OVER () AS customers,
+        SUM(c.revenue) OVER () AS total_revenue,
+        SUM(c.revenue) OVER (
+            ORDER BY c.revenue DESC, c.customer_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS cumulative_revenue
+    FROM per_customer c
+),
+tiered AS (
+    SELECT
+        r.*,
+        r.revenue_rank <= CEIL(CAST(r.customers AS DOUBLE) / 10) AS is_top_10_pct,
+        CASE
+            WHEN r.revenue_rank <= CEIL(CAST(r.customers * 2 AS DOUBLE) / 10) THEN 'high'
+            WHEN r.revenue_rank <= CEIL(CAST(r.customers * 5 AS DOUBLE) / 10) THEN 'medium'
+            ELSE 'low'
+        END AS spend_tier
+    FROM ranked r
+)
+SELECT
+    t.customer_id,
+    t.revenue,
+    t.transactions,
+    CAST(t.revenue AS DOUBLE) / t.transactions AS avg_transaction_value,
+    CAST(t.revenue AS DOUBLE) / NULLIF(t.total_revenue, 0) AS revenue_share,
+    t.revenue_rank,
+    CAST(t.revenue_rank AS DOUBLE) / t.customers AS revenue_percentile,
+    CAST(t.cumulative_revenue AS DOUBLE) / NULLIF(t.total_revenue, 0) AS cumulative_revenue_share,
+    t.is_top_10_pct,
+    t.spend_tier,
+    COUNT(*) OVER (PARTITION BY t.spend_tier) AS tier_customers,
+    CAST(SUM(t.revenue) OVER (PARTITION BY t.spend_tier) AS DOUBLE) / NULLIF(t.total_revenue, 0)
+        AS tier_revenue_share,
+    t.first_invoice_date,
+    t.last_invoice_date
+FROM tiered t
+ORDER BY t.revenue_rank

@@ -1,0 +1,56 @@
+-- region_performance: one row per region (side of the city); unknown malls form 'Unassigned'.
+-- Customers and transactions are counted distinct within the region, so a customer who shops in
+-- two regions counts in both (region customers do not sum to the lake's customers).
+-- Reads: sales, stores.
+WITH store_map AS (
+    SELECT shopping_mall, MAX(region) AS region
+    FROM stores
+    GROUP BY shopping_mall
+),
+lines AS (
+    SELECT s.*, COALESCE(m.region, 'Unassigned') AS region
+    FROM sales s
+    LEFT JOIN store_map m ON m.shopping_mall = s.shopping_mall
+),
+store_revenue AS (
+    SELECT region, shopping_mall, SUM(price) AS revenue
+    FROM lines
+    GROUP BY region, shopping_mall
+),
+top_store AS (
+    SELECT region, MIN(shopping_mall) AS top_store
+    FROM (
+        SELECT region, shopping_mall,
+               RANK() OVER (PARTITION BY region ORDER BY revenue DESC) AS store_rank
+        FROM store_revenue
+    ) ranked
+    WHERE store_rank = 1
+    GROUP BY region
+),
+per_region AS (
+    SELECT
+        region,
+        COUNT(DISTINCT shopping_mall) AS stores,
+        SUM(price) AS revenue,
+        COUNT(DISTINCT invoice_no) AS transactions,
+        COUNT(DISTINCT customer_id) AS customers,
+        SUM(quantity) AS units
+    FROM lines
+    GROUP BY region
+)
+SELECT
+    p.region,
+    p.stores,
+    p.revenue,
+    p.transactions,
+    p.customers,
+    p.units,
+    CAST(p.revenue AS DOUBLE) / p.transactions AS avg_transaction_value,
+    CAST(p.revenue AS DOUBLE) / p.customers AS revenue_per_customer,
+    CAST(p.revenue AS DOUBLE) / p.stores AS revenue_per_store,
+    CAST(p.revenue AS DOUBLE) / NULLIF(SUM(p.revenue) OVER (), 0) AS revenue_share,
+    RANK() OVER (ORDER BY p.revenue DESC) AS "rank",
+    t.top_store
+FROM per_region p
+LEFT JOIN top_store t ON t.region = p.region
+ORDER BY "rank", p.region

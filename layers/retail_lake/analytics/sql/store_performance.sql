@@ -1,0 +1,39 @@
+-- store_performance: one row per store (shopping mall) with its district and region.
+-- Malls missing from `stores` keep their sales and land in the region 'Unassigned'.
+-- Reads: sales, stores.
+WITH store_map AS (
+    SELECT shopping_mall, MAX(district) AS district, MAX(region) AS region
+    FROM stores
+    GROUP BY shopping_mall
+),
+per_store AS (
+    SELECT
+        s.shopping_mall AS store,
+        SUM(s.price) AS revenue,
+        COUNT(DISTINCT s.invoice_no) AS transactions,
+        COUNT(DISTINCT s.customer_id) AS customers,
+        SUM(s.quantity) AS units,
+        MIN(s.invoice_date) AS first_invoice_date,
+        MAX(s.invoice_date) AS last_invoice_date
+    FROM sales s
+    GROUP BY s.shopping_mall
+)
+SELECT
+    p.store,
+    m.district,
+    COALESCE(m.region, 'Unassigned') AS region,
+    p.revenue,
+    p.transactions,
+    p.customers,
+    p.units,
+    CAST(p.revenue AS DOUBLE) / p.transactions AS avg_transaction_value,
+    CAST(p.revenue AS DOUBLE) / p.customers AS revenue_per_customer,
+    CAST(p.units AS DOUBLE) / p.transactions AS avg_units_per_transaction,
+    CAST(p.revenue AS DOUBLE) / NULLIF(SUM(p.revenue) OVER (), 0) AS revenue_share,
+    RANK() OVER (ORDER BY p.revenue DESC) AS "rank",
+    RANK() OVER (PARTITION BY COALESCE(m.region, 'Unassigned') ORDER BY p.revenue DESC) AS region_rank,
+    p.first_invoice_date,
+    p.last_invoice_date
+FROM per_store p
+LEFT JOIN store_map m ON m.shopping_mall = p.store
+ORDER BY "rank", p.store
