@@ -9,6 +9,7 @@ before stays until the next run, so a reader that read the old pointer can still
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -74,7 +75,17 @@ def swap_pointer(storage: Storage, table: str, run_id: str, key: str, rows: int)
             stale.append(info.key)
     if stale:
         storage.delete(stale)
+        _remove_empty_folders(storage, stale)
     return previous
+
+
+def _remove_empty_folders(storage: Storage, deleted_keys: list[str]) -> None:
+    """A local lake keeps folders after their files go; drop the emptied run= folders (S3 has none)."""
+    for key in deleted_keys:
+        path = storage.local_path(key)
+        if path is not None:
+            with contextlib.suppress(OSError):  # not empty (another file landed) or already gone
+                path.parent.rmdir()
 
 
 def _local_copy(storage: Storage, key: str, settings: Settings) -> Path:
