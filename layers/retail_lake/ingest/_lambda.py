@@ -40,6 +40,7 @@ __all__ = [
     "is_s3_notification",
     "s3_objects",
     "s3_objects_from_sqs_body",
+    "sqs_event_from_messages",
 ]
 
 # Keys stored in the idempotency table: <function name>.<qualified name>#<md5 of this key>.
@@ -125,6 +126,49 @@ def s3_objects_from_sqs_body(body: str) -> list[S3ObjectRef]:
     if not isinstance(doc, dict) or ("Records" not in doc and doc.get("Event") != "s3:TestEvent"):
         raise UnrecognisedMessageError(f"SQS body is not an S3 notification: {body[:200]!r}")
     return s3_objects(doc)
+
+
+def _lambda_message_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
+    """SQS API message attributes -> the camelCase form Lambda puts in an SQS event."""
+    out = {}
+    for name, value in (attrs or {}).items():
+        out[name] = {
+            "stringValue": value.get("StringValue"),
+            "binaryValue": value.get("BinaryValue"),
+            "stringListValues": value.get("StringListValues", []),
+            "binaryListValues": value.get("BinaryListValues", []),
+            "dataType": value.get("DataType"),
+        }
+    return out
+
+
+def sqs_event_from_messages(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """The event Lambda's SQS event source builds from ``ReceiveMessage`` results.
+
+    Local runs (moto server, LocalStack, the local runtime) poll the ingest queue with boto3 and hand
+    the handler exactly what Lambda would. Receive with ``AttributeNames=["All"]`` and
+    ``MessageAttributeNames=["All"]`` so the attributes are complete.
+    """
+    region = queue_arn.split(":")[3]
+    keep = ("ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp",
+            "SequenceNumber", "MessageGroupId", "MessageDeduplicationId", "AWSTraceHeader")
+    records = []
+    for msg in messages:
+        attributes = msg.get("Attributes") or {}
+        records.append(
+            {
+                "messageId": msg["MessageId"],
+                "receiptHandle": msg["ReceiptHandle"],
+                "body": msg["Body"],
+                "attributes": {k: attributes[k] for k in keep if k in attributes},
+                "messageAttributes": _lambda_message_attributes(msg.get("MessageAttributes") or {}),
+                "md5OfBody": msg["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+        )
+    return {"Records": records}
 
 
 class IngestRunner:

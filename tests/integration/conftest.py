@@ -1,0 +1,382 @@
+"""Shared fixtures for the integration tests: dummy AWS credentials, the stack built from
+template.yaml's own resource properties, local AWS endpoints (moto server, LocalStack), the ingest
+handler and a Lambda context.
+
+Resources are created from the Properties in template.yaml (serverless-test-samples' mock_test.py
+pattern), so these tests exercise the names, queue settings and notification filter that deploy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "infra" / "events"
+REGION = "us-east-1"
+LOCALSTACK_URL = "http://127.0.0.1:4566"
+
+# Variables the library or boto3 read; each test starts without them (and monkeypatch restores them).
+_CLEARED_ENV = (
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL",
+    "RETAIL_LAKE", "LAKE_BUCKET", "LAKE_PREFIX", "IDEMPOTENCY_TABLE", "IDEMPOTENCY_TTL_SECONDS",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "DUCKDB_MEMORY_LIMIT", "DUCKDB_THREADS",
+)
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Dummy credentials and region, no profile or config file, Tracer off, a private TMPDIR."""
+    for name in _CLEARED_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+
+
+# ---------------------------------------------------------------- template.yaml
+
+
+@cache
+def _template_doc() -> dict[str, Any]:
+    from cfnlint.decode import decode
+
+    doc, errors = decode(str(ROOT / "template.yaml"))
+    assert not errors, errors
+    return doc
+
+
+class Template:
+    """template.yaml with a resolver for the intrinsics its data-plane resources use."""
+
+    def __init__(self, refs: dict[str, Any]) -> None:
+        self.doc = _template_doc()
+        params = {k: v.get("Default") for k, v in self.doc.get("Parameters", {}).items()}
+        self.refs: dict[str, Any] = {**params, **refs}
+
+    def resolve(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [self.resolve(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        if set(node) == {"Ref"}:
+            return self.refs[node["Ref"]]
+        if set(node) == {"Fn::GetAtt"}:
+            att = node["Fn::GetAtt"]
+            return self.refs[att if isinstance(att, str) else ".".join(att)]
+        if set(node) == {"Fn::Sub"}:
+            def sub(match: re.Match[str]) -> str:
+                name = match.group(1)
+                return "${" + name[1:] + "}" if name.startswith("!") else str(self.refs[name])
+
+            return re.sub(r"\$\{([^}]+)\}", sub, node["Fn::Sub"])
+        if set(node) == {"Fn::Join"}:
+            sep, parts = node["Fn::Join"]
+            return sep.join(str(self.resolve(p)) for p in parts)
+        return {k: self.resolve(v) for k, v in node.items()}
+
+    def properties(self, logical_id: str) -> dict[str, Any]:
+        return json.loads(json.dumps(self.resolve(self.doc["Resources"][logical_id]["Properties"])))
+
+
+@dataclass
+class Stack:
+    """The data-plane resources of template.yaml, created on some endpoint."""
+
+    upload_bucket: str
+    lake_bucket: str
+    queue_url: str
+    queue_arn: str
+    dlq_url: str
+    table: str
+    account: str
+
+    @property
+    def lake_uri(self) -> str:
+        return f"s3://{self.lake_bucket}"
+
+
+def _bucket_api_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """CloudFormation lifecycle rules -> the S3 API's shape."""
+    out = []
+    for rule in rules:
+        api: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+        if "ExpirationInDays" in rule:
+            api["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+        if "Transitions" in rule:
+            api["Transitions"] = [
+                {"Days": int(t["TransitionInDays"]), "StorageClass": t["StorageClass"]} for t in rule["Transitions"]
+            ]
+        if "AbortIncompleteMultipartUpload" in rule:
+            days = int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+            api["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}
+        out.append(api)
+    return out
+
+
+def create_stack(name_prefix: str = "retail-lake", *, notifications: bool = True) -> Stack:
+    """Create buckets, queues and the idempotency table from template.yaml on the current endpoint.
+
+    Bucket policies (and the queue's TLS-only statement) are left out: they deny plain-HTTP requests,
+    and local endpoints speak HTTP.
+    """
+    import boto3
+
+    account = boto3.client("sts").get_caller_identity()["Account"]
+    tpl = Template({"NamePrefix": name_prefix, "Stage": "dev", "AWS::AccountId": account,
+                    "AWS::Region": REGION, "AWS::Partition": "aws"})
+    s3, sqs, ddb = boto3.client("s3"), boto3.client("sqs"), boto3.client("dynamodb")
+
+    # Queues first: the upload bucket's notification names the queue's ARN.
+    urls: dict[str, str] = {}
+    for logical_id in ("IngestDeadLetterQueue", "IngestQueue"):
+        props = tpl.properties(logical_id)
+        attrs = {k: str(props[k]).lower() if isinstance(props[k], bool) else str(props[k])
+                 for k in ("VisibilityTimeout", "MessageRetentionPeriod", "SqsManagedSseEnabled") if k in props}
+        if "RedrivePolicy" in props:
+            attrs["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+        url = sqs.create_queue(QueueName=props["QueueName"], Attributes=attrs)["QueueUrl"]
+        urls[logical_id] = url
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        tpl.refs[logical_id] = url
+        tpl.refs[f"{logical_id}.Arn"] = arn
+
+    for logical_id in ("UploadBucket", "LakeBucket"):
+        props = tpl.properties(logical_id)
+        bucket = props["BucketName"]
+        s3.create_bucket(Bucket=bucket)
+        tpl.refs[logical_id] = bucket
+        tpl.refs[f"{logical_id}.Arn"] = f"arn:aws:s3:::{bucket}"
+        sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
+            {"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"],
+             "BucketKeyEnabled": r.get("BucketKeyEnabled", False)} for r in sse]})
+        s3.put_public_access_block(Bucket=bucket,
+                                   PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=bucket,
+            LifecycleConfiguration={"Rules": _bucket_api_rules(props["LifecycleConfiguration"]["Rules"])},
+        )
+
+    policy = tpl.properties("IngestQueuePolicy")["PolicyDocument"]
+    policy["Statement"] = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    sqs.set_queue_attributes(QueueUrl=urls["IngestQueue"], Attributes={"Policy": json.dumps(policy)})
+
+    table = tpl.properties("IdempotencyTable")
+    ddb.create_table(
+        **{k: table[k] for k in ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode")},
+        SSESpecification={"Enabled": table["SSESpecification"]["SSEEnabled"]},  # CFN spells it SSEEnabled
+    )
+    ddb.get_waiter("table_exists").wait(TableName=table["TableName"], WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    ddb.update_time_to_live(TableName=table["TableName"], TimeToLiveSpecification=table["TimeToLiveSpecification"])
+
+    if notifications:
+        upload = tpl.properties("UploadBucket")
+        configs = []
+        for cfg in upload["NotificationConfiguration"]["QueueConfigurations"]:
+            rules = [{"Name": r["Name"], "Value": r["Value"]} for r in cfg["Filter"]["S3Key"]["Rules"]]
+            configs.append({"QueueArn": cfg["Queue"], "Events": [cfg["Event"]],
+                            "Filter": {"Key": {"FilterRules": rules}}})
+        s3.put_bucket_notification_configuration(
+            Bucket=upload["BucketName"], NotificationConfiguration={"QueueConfigurations": configs}
+        )
+
+    return Stack(
+        upload_bucket=tpl.refs["UploadBucket"],
+        lake_bucket=tpl.refs["LakeBucket"],
+        queue_url=urls["IngestQueue"],
+        queue_arn=tpl.refs["IngestQueue.Arn"],
+        dlq_url=urls["IngestDeadLetterQueue"],
+        table=table["TableName"],
+        account=account,
+    )
+
+
+def delete_stack(stack: Stack) -> None:
+    """Best-effort removal (a LocalStack that outlives the test run stays clean)."""
+    import boto3
+
+    s3, sqs, ddb = boto3.client("s3"), boto3.client("sqs"), boto3.client("dynamodb")
+    # Cleanup must never mask the test's own result.
+    for bucket in (stack.upload_bucket, stack.lake_bucket):
+        with contextlib.suppress(Exception):
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+                keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+                if keys:
+                    s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+            s3.delete_bucket(Bucket=bucket)
+    for url in (stack.queue_url, stack.dlq_url):
+        with contextlib.suppress(Exception):
+            sqs.delete_queue(QueueUrl=url)
+    with contextlib.suppress(Exception):
+        ddb.delete_table(TableName=stack.table)
+
+
+def use_stack(monkeypatch: pytest.MonkeyPatch, stack: Stack) -> None:
+    """Point the library at the stack the way template.yaml's environment does."""
+    monkeypatch.setenv("LAKE_BUCKET", stack.lake_bucket)
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", stack.table)
+
+
+# ---------------------------------------------------------------- local endpoints
+
+
+def _reachable(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except Exception:  # any failure means "not up"
+        return False
+
+
+@pytest.fixture(scope="session")
+def moto_server_url() -> Iterator[str]:
+    """moto's ThreadedMotoServer on a free loopback port, for the whole session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def localstack_url() -> Iterator[str]:
+    """LocalStack on 127.0.0.1:4566: reuse a running one, else start it with ../shared/localstack/start
+    (and stop it afterwards); skip with the reason when that is impossible."""
+    health = f"{LOCALSTACK_URL}/_localstack/health"
+    if _reachable(health):
+        yield LOCALSTACK_URL
+        return
+    start = ROOT.parent / "shared" / "localstack" / "start"
+    if not start.exists():
+        pytest.skip(f"LocalStack is not running and {start} does not exist")
+    try:
+        proc = subprocess.run([str(start)], capture_output=True, text=True, timeout=600, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip(f"could not start LocalStack with {start}: {exc}")
+    if proc.returncode != 0 or not _reachable(health):
+        reason = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        pytest.skip(f"LocalStack did not start ({start} exited {proc.returncode}): {reason[0]}")
+    try:
+        yield LOCALSTACK_URL
+    finally:
+        stop = start.parent / "stop"
+        if stop.exists():
+            subprocess.run([str(stop)], capture_output=True, timeout=60, check=False)
+
+
+# ---------------------------------------------------------------- the handler
+
+
+@dataclass
+class FakeLambdaContext:
+    """The attributes Powertools Logger and Idempotency read from a Lambda context."""
+
+    function_name: str = "retail-lake-dev-ingest"
+    memory_limit_in_mb: int = 1536
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:retail-lake-dev-ingest"
+    aws_request_id: str = ""
+    log_group_name: str = "/aws/lambda/retail-lake-dev-ingest"
+    log_stream_name: str = "local"
+
+    def __post_init__(self) -> None:
+        self.aws_request_id = self.aws_request_id or str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 600_000
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+@cache
+def _load_handler_module() -> ModuleType:
+    path = ROOT / "functions" / "ingest" / "app.py"
+    spec = importlib.util.spec_from_file_location("retail_lake_ingest_app", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def ingest_app() -> Iterator[ModuleType]:
+    """functions/ingest/app.py, imported once; its runner forgets cached clients around each test."""
+    module = _load_handler_module()
+    module.runner.reset()
+    yield module
+    module.runner.reset()
+
+
+@pytest.fixture
+def load_event() -> Callable[[str], dict[str, Any]]:
+    """A fresh copy of an infra/events JSON file (tests change only the fields they need)."""
+
+    def load(name: str) -> dict[str, Any]:
+        return copy.deepcopy(json.loads((EVENTS / name).read_text()))
+
+    return load
+
+
+def unique_prefix() -> str:
+    """A NamePrefix that keeps runs apart on an endpoint that keeps state (LocalStack)."""
+    return f"rl-{uuid.uuid4().hex[:8]}"
+
+
+
+# ---------------------------------------------------------------- stacks
+
+
+@pytest.fixture
+def moto_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """The stack inside moto's in-process mock (``mock_aws``), with the library's env pointed at it."""
+    from moto import mock_aws
+
+    with mock_aws():
+        stack = create_stack(notifications=False)
+        use_stack(monkeypatch, stack)
+        yield stack
+
+
+@pytest.fixture(
+    params=["moto_server", pytest.param("localstack", marks=pytest.mark.localstack)],
+)
+def endpoint_stack(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """The stack on a real local endpoint reached over HTTP through ``AWS_ENDPOINT_URL``."""
+    url = request.getfixturevalue("moto_server_url" if request.param == "moto_server" else "localstack_url")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    stack = create_stack(unique_prefix())
+    use_stack(monkeypatch, stack)
+    try:
+        yield stack
+    finally:
+        delete_stack(stack)
