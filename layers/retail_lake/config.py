@@ -23,6 +23,8 @@ class Settings:
     aws_endpoint_url: str | None = None
     idempotency_table: str | None = None
     idempotency_ttl_seconds: int = 7 * 24 * 3600
+    glue_database: str | None = None  # Athena/Glue path (awswrangler); template.yaml sets it
+    athena_workgroup: str | None = None
     duckdb_memory_limit: str | None = None
     duckdb_threads: int | None = None
     # Analytics (issue 3): the engine that runs the SQL files ('duckdb' embedded, 'athena' scale-out)
@@ -44,6 +46,8 @@ class Settings:
             aws_endpoint_url=_env("AWS_ENDPOINT_URL"),
             idempotency_table=_env("IDEMPOTENCY_TABLE"),
             idempotency_ttl_seconds=int(_env("IDEMPOTENCY_TTL_SECONDS", str(7 * 24 * 3600)) or 0),
+            glue_database=_env("GLUE_DATABASE"),
+            athena_workgroup=_env("ATHENA_WORKGROUP"),
             duckdb_memory_limit=_env("DUCKDB_MEMORY_LIMIT") or _lambda_memory_limit(),
             duckdb_threads=int(threads) if threads else None,
             analytics_engine=(_env("ANALYTICS_ENGINE", "duckdb") or "duckdb").lower(),
