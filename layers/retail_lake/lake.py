@@ -40,8 +40,14 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def new_duckdb(settings: Settings | None = None, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the memory limit, threads and spill folder from settings."""
+def new_duckdb(
+    settings: Settings | None = None, database: str = ":memory:", *, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the memory limit, threads and spill folder from settings.
+
+    ``memory_limit`` is the caller's default when settings do not set one: DuckDB spills to the temp
+    folder beyond it, which is what keeps memory flat as files grow.
+    """
     import duckdb
 
     settings = settings or Settings.from_env()
@@ -49,8 +55,9 @@ def new_duckdb(settings: Settings | None = None, database: str = ":memory:") -> 
     spill = settings.tmp_dir / "retail-lake-duckdb-spill"
     spill.mkdir(parents=True, exist_ok=True)
     con.execute(f"SET temp_directory = {sql_literal(str(spill))}")
-    if settings.duckdb_memory_limit:
-        con.execute(f"SET memory_limit = {sql_literal(settings.duckdb_memory_limit)}")
+    limit = settings.duckdb_memory_limit or memory_limit
+    if limit:
+        con.execute(f"SET memory_limit = {sql_literal(limit)}")
     if settings.duckdb_threads:
         con.execute(f"SET threads = {int(settings.duckdb_threads)}")
     return con

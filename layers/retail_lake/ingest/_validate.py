@@ -53,44 +53,64 @@ _DIMENSIONS = {
 
 
 def text(col: str) -> str:
-    """The trimmed text of a raw column, NULL for empty and null-like tokens."""
+    """The trimmed text of a raw column, NULL for empty and null-like tokens ('NULL', 'n/a', ...)."""
     tokens = ", ".join(sql_literal(t) for t in NULL_TOKENS)
-    return f"CASE WHEN lower(trim(raw.{col})) IN ({tokens}) THEN NULL ELSE trim(raw.{col}) END"
+    trimmed = f"trim(raw.{col})"
+    return f"CASE WHEN length({trimmed}) > 4 OR lower({trimmed}) NOT IN ({tokens}) THEN {trimmed} END"
 
 
-def number(expr: str) -> str:
-    """Text -> DOUBLE, accepting 1,234.50 / 1.234,50 / 12,5 and a currency sign; NULL if not a number."""
-    cleaned = f"regexp_replace({expr}, '[\\s$€£₺]|TL|TRY', '', 'g')"
-    slow = (
-        f"CASE WHEN regexp_matches({cleaned}, '^[-+]?\\d{{1,3}}(,\\d{{3}})+(\\.\\d+)?$') "
-        f"THEN TRY_CAST(replace({cleaned}, ',', '') AS DOUBLE) "
-        f"WHEN regexp_matches({cleaned}, '^[-+]?\\d{{1,3}}(\\.\\d{{3}})+(,\\d+)?$') "
-        f"THEN TRY_CAST(replace(replace({cleaned}, '.', ''), ',', '.') AS DOUBLE) "
-        f"WHEN regexp_matches({cleaned}, '^[-+]?\\d*,\\d+$') "
-        f"THEN TRY_CAST(replace({cleaned}, ',', '.') AS DOUBLE) END"
-    )
-    value = f"coalesce(TRY_CAST({expr} AS DOUBLE), {slow})"
-    return f"CASE WHEN isfinite({value}) THEN {value} END"
+_NUMBER_CLEAN = "regexp_replace({c}, '[\\s$€£₺]|TL|TRY', '', 'g')"
+_NUMBER_SLOW = (
+    "CASE WHEN regexp_matches({c}, '^[-+]?\\d{{1,3}}(,\\d{{3}})+(\\.\\d+)?$') "
+    "THEN TRY_CAST(replace({c}, ',', '') AS DOUBLE) "
+    "WHEN regexp_matches({c}, '^[-+]?\\d{{1,3}}(\\.\\d{{3}})+(,\\d+)?$') "
+    "THEN TRY_CAST(replace(replace({c}, '.', ''), ',', '.') AS DOUBLE) "
+    "WHEN regexp_matches({c}, '^[-+]?\\d*,\\d+$') "
+    "THEN TRY_CAST(replace({c}, ',', '.') AS DOUBLE) END"
+)
+
+
+def number_stages(col: str) -> list[str]:
+    """Text column ``t_<col>`` -> DOUBLE ``n_<col>`` in three query layers (see ``build_checked``).
+
+    Accepts 1,234.50 / 1.234,50 / 12,5 and a currency sign; NULL when not a finite number. Layered so
+    each expression refers to the previous layer's column instead of repeating it (small plans).
+    """
+    return [
+        f"TRY_CAST(t_{col} AS DOUBLE) AS f_{col}, "
+        f"CASE WHEN TRY_CAST(t_{col} AS DOUBLE) IS NULL THEN {_NUMBER_CLEAN.format(c='t_' + col)} END AS c_{col}",
+        f"coalesce(f_{col}, {_NUMBER_SLOW.format(c='c_' + col)}) AS g_{col}",
+        f"CASE WHEN isfinite(g_{col}) THEN g_{col} END AS n_{col}",
+    ]
 
 
 def date_order(con: duckdb.DuckDBPyConnection) -> str:
-    """'day/month/year' unless the file's dates only make sense as month/day/year."""
+    """'day/month/year' unless the file's dates only make sense as month/day/year.
+
+    Evidence is cheap to count: a first part above 12 can only be a day, a second part above 12 only
+    a day too (so the file is month-first). Ties (all parts <= 12) keep the reference day/month/year.
+    The first 200,000 rows decide; a date that then fails in the chosen order is quarantined.
+    """
     d = f"split_part(split_part({text('invoice_date')}, ' ', 1), 'T', 1)"
-    dmy, mdy = con.execute(
-        f"SELECT count(try_strptime({d}, '%d/%m/%Y')), count(try_strptime({d}, '%m/%d/%Y')) FROM raw"
+    first = f"TRY_CAST(regexp_extract({d}, '^(\\d{{1,2}})[/.-]', 1) AS INTEGER)"
+    second = f"TRY_CAST(regexp_extract({d}, '^\\d{{1,2}}[/.-](\\d{{1,2}})[/.-]', 1) AS INTEGER)"
+    day_first, month_first = con.execute(
+        f"SELECT count(*) FILTER (WHERE {first} > 12), count(*) FILTER (WHERE {second} > 12) "
+        "FROM (SELECT invoice_date FROM raw LIMIT 200000) raw"
     ).fetchone()
-    return "month/day/year" if mdy > dmy else "day/month/year"
+    return "month/day/year" if month_first > day_first else "day/month/year"
 
 
-def parse_date(expr: str, order: str) -> str:
+def date_stages(order: str) -> list[str]:
+    """``t_invoice_date`` -> DATE ``n_invoice_date`` (years outside 1900-2100 are not dates)."""
     four, two = _DATE_FORMATS[order]
-    d = f"split_part(split_part({expr}, ' ', 1), 'T', 1)"
-    y4 = f"try_strptime({d}, [{', '.join(sql_literal(f) for f in four)}])"
-    y2 = f"try_strptime({d}, [{', '.join(sql_literal(f) for f in two)}])"
-    return (
-        f"CAST(CASE WHEN year({y4}) BETWEEN 1900 AND 2100 THEN {y4} "
-        f"WHEN year({y2}) BETWEEN 1900 AND 2100 THEN {y2} END AS DATE)"
-    )
+    return [
+        "split_part(split_part(t_invoice_date, ' ', 1), 'T', 1) AS s_invoice_date",
+        f"try_strptime(s_invoice_date, [{', '.join(sql_literal(f) for f in four)}]) AS y4_invoice_date, "
+        f"try_strptime(s_invoice_date, [{', '.join(sql_literal(f) for f in two)}]) AS y2_invoice_date",
+        "CAST(CASE WHEN year(y4_invoice_date) BETWEEN 1900 AND 2100 THEN y4_invoice_date "
+        "WHEN year(y2_invoice_date) BETWEEN 1900 AND 2100 THEN y2_invoice_date END AS DATE) AS n_invoice_date",
+    ]
 
 
 def _condition(col: Column, when: str, raw_text: str, value: str) -> str:
@@ -134,31 +154,33 @@ def build_checked(con: duckdb.DuckDBPyConnection, spec: Table, source: str) -> s
     """Create table ``checked`` from ``raw``/``rejects``; returns the date order used."""
     order = date_order(con)
     _dimension_maps(con)
-    t = {c.name: text(c.name) for c in spec.input_columns}
-    quantity = number(t["quantity"])
-    unit_price = number(t["unit_price"])
-    price_text = f"coalesce({t['price']}, {t['unit_price']})"
-    price = f"CASE WHEN {t['price']} IS NULL THEN round({unit_price} * {quantity}, 2) ELSE {number(t['price'])} END"
-    values = {
-        "invoice_no": t["invoice_no"],
-        "customer_id": f"regexp_replace({t['customer_id']}, '^(\\d+)\\.0+$', '\\1')",
-        "quantity": quantity,
-        "price": price,
-        "unit_price": unit_price,
-        "invoice_date": parse_date(t["invoice_date"], order),
-        "discount": number(t["discount"]),
-        "unit_cost": number(t["unit_cost"]),
-    }
-    raw_texts = {**t, "price": price_text}
+    inputs = [c.name for c in spec.input_columns]
+    numeric = ["quantity", "price", "unit_price", "discount", "unit_cost", "age"]
 
+    # Layer by layer: text -> numbers/dates -> derived values -> rules. Each layer names its results.
+    layers: list[list[str]] = [[f"{text(c)} AS t_{c}" for c in inputs]]
+    number_layers = [number_stages(c) for c in numeric]
+    for depth in range(3):
+        layer = [stages[depth] for stages in number_layers]
+        layer.append(date_stages(order)[depth])
+        layers.append(layer)
+    layers.append([
+        "CASE WHEN t_price IS NULL THEN round(n_unit_price * n_quantity, 2) ELSE n_price END AS v_price",
+        "coalesce(t_price, t_unit_price) AS t_price_or_unit",
+        "n_age BETWEEN 0 AND 120 AND n_age = floor(n_age) AS age_ok",
+    ])
+    raw_texts = {c: f"t_{c}" for c in inputs} | {"price": "t_price_or_unit"}
+    values = {c: f"n_{c}" for c in inputs} | {"price": "v_price"}
     rules, details = [], []
     for col in spec.input_columns:
         for check in col.checks:
             cond = _condition(col, check.when, raw_texts[col.name], values[col.name])
             rules.append(f"WHEN {cond} THEN {sql_literal(check.rule)}")
-            details.append(f"WHEN {cond} THEN {_detail(col, check.when, raw_texts[col.name], order)}")
-    age = number(t["age"])
-    age_ok = f"{age} BETWEEN 0 AND 120 AND {age} = floor({age})"
+            details.append(
+                f"WHEN rule = {sql_literal(check.rule)} THEN {_detail(col, check.when, raw_texts[col.name], order)}"
+            )
+
+    layers.append([f"CASE {' '.join(rules)} END AS rule"])
 
     # Parsed rows get their data-row number back by adding the parser rejects that came before them.
     has_rejects = con.execute("SELECT count(*) FROM rejects").fetchone()[0] > 0
@@ -176,43 +198,47 @@ def build_checked(con: duckdb.DuckDBPyConnection, spec: Table, source: str) -> s
             "ASOF LEFT JOIN reject_gaps g ON r.ordinal > g.accepted_before"
         )
     else:
-        numbered = "SELECT raw.rowid + 1 AS row_number, raw.* FROM raw"
+        numbered = "SELECT raw.rowid + 1 AS ordinal, raw.rowid + 1 AS row_number, raw.* FROM raw"
+    relation = f"({numbered}) raw"
+    for layer in layers:
+        relation = f"(SELECT *, {', '.join(layer)} FROM {relation}) x"
 
-    raw_cols = ", ".join(f"raw.{c.name} AS raw_{c.name}" for c in spec.input_columns)
+    # ``checked`` holds typed values only; quarantine re-reads the text as received from ``raw``
+    # (by ordinal), so the common all-good file never materialises its text twice.
     con.execute(
         f"""
         CREATE OR REPLACE TABLE checked AS
         SELECT
-            raw.row_number,
-            {raw_cols},
-            {values['invoice_no']} AS invoice_no,
-            {values['customer_id']} AS customer_id,
+            x.ordinal,
+            x.row_number,
+            t_invoice_no AS invoice_no,
+            regexp_replace(t_customer_id, '^(\\d+)\\.0+$', '\\1') AS customer_id,
             mg.value AS gender,
-            CASE WHEN {age_ok} THEN CAST({age} AS INTEGER) END AS age,
+            CASE WHEN age_ok THEN CAST(n_age AS INTEGER) END AS age,
             mc.value AS category,
-            CAST(CASE WHEN {quantity} BETWEEN 1 AND 2147483647 THEN {quantity} END AS INTEGER) AS quantity,
-            {price} AS price,
-            coalesce({unit_price}, CASE WHEN {quantity} > 0 THEN round({price} / {quantity}, 4) END)
-                AS unit_price,
+            CAST(CASE WHEN n_quantity BETWEEN 1 AND 2147483647 THEN n_quantity END AS INTEGER) AS quantity,
+            v_price AS price,
+            coalesce(n_unit_price, CASE WHEN n_quantity > 0 THEN round(v_price / n_quantity, 4) END) AS unit_price,
             mp.value AS payment_method,
-            {values['invoice_date']} AS invoice_date,
+            n_invoice_date AS invoice_date,
             ms.value AS shopping_mall,
-            {values['discount']} AS discount,
-            {values['unit_cost']} AS unit_cost,
+            n_discount AS discount,
+            n_unit_cost AS unit_cost,
             nullif(concat_ws(';', mc.flag, mp.flag, mg.flag,
-                CASE WHEN {t['age']} IS NOT NULL AND NOT coalesce({age_ok}, false) THEN 'bad_age' END,
+                CASE WHEN t_age IS NOT NULL AND NOT coalesce(age_ok, false) THEN 'bad_age' END,
                 ms.flag), '') AS flags,
-            CASE {' '.join(rules)} END AS rule,
-            CASE {' '.join(details)} END AS detail,
+            rule,
+            CASE WHEN rule IS NOT NULL THEN CASE {' '.join(details)} END END AS detail,
             CAST(NULL AS VARCHAR) AS raw_line
-        FROM ({numbered}) raw
-        LEFT JOIN map_category mc ON mc.raw IS NOT DISTINCT FROM raw.category
-        LEFT JOIN map_payment_method mp ON mp.raw IS NOT DISTINCT FROM raw.payment_method
-        LEFT JOIN map_gender mg ON mg.raw IS NOT DISTINCT FROM raw.gender
-        LEFT JOIN map_shopping_mall ms ON ms.raw IS NOT DISTINCT FROM raw.shopping_mall
+        FROM {relation}
+        LEFT JOIN map_category mc ON mc.raw IS NOT DISTINCT FROM x.category
+        LEFT JOIN map_payment_method mp ON mp.raw IS NOT DISTINCT FROM x.payment_method
+        LEFT JOIN map_gender mg ON mg.raw IS NOT DISTINCT FROM x.gender
+        LEFT JOIN map_shopping_mall ms ON ms.raw IS NOT DISTINCT FROM x.shopping_mall
         """
     )
-    # Exact repeats of an earlier accepted row (same normalised values) are duplicates.
+    # Exact repeats of an earlier accepted row (same normalised values) are duplicates. Only invoices
+    # seen more than once can repeat, so the wide comparison runs on those rows alone.
     key = ", ".join(
         ["invoice_no", "customer_id", "gender", "age", "category", "quantity", "price", "payment_method",
          "invoice_date", "shopping_mall", "discount", "unit_cost"]
@@ -222,18 +248,14 @@ def build_checked(con: duckdb.DuckDBPyConnection, spec: Table, source: str) -> s
         UPDATE checked SET rule = 'duplicate_row', detail = 'exact repeat of row ' || d.first_row
         FROM (
             SELECT row_number, min(row_number) OVER (PARTITION BY {key}) AS first_row
-            FROM checked WHERE rule IS NULL
+            FROM checked
+            WHERE rule IS NULL AND invoice_no IN (
+                SELECT invoice_no FROM checked WHERE rule IS NULL GROUP BY invoice_no HAVING count(*) > 1)
         ) d
         WHERE checked.row_number = d.row_number AND d.row_number <> d.first_row
         """
     )
     if has_rejects:
-        null_cols = ", ".join(f"NULL AS raw_{c.name}" for c in spec.input_columns)
-        typed_nulls = ", ".join(
-            f"CAST(NULL AS {spec.column(c).duckdb_type}) AS {c}"
-            for c in ["invoice_no", "customer_id", "gender", "age", "category", "quantity", "price",
-                      "unit_price", "payment_method", "invoice_date", "shopping_mall", "discount", "unit_cost"]
-        )
         cases = " ".join(f"WHEN error_type LIKE '%{k}%' THEN '{v}'" for k, v in PARSER_RULES.items())
         texts = " ".join(
             f"WHEN error_type LIKE '%{k}%' THEN {sql_literal(v)}" for k, v in _PARSER_DETAILS.items()
@@ -241,7 +263,7 @@ def build_checked(con: duckdb.DuckDBPyConnection, spec: Table, source: str) -> s
         con.execute(
             f"""
             INSERT INTO checked BY NAME
-            SELECT data_row AS row_number, {null_cols}, {typed_nulls}, NULL AS flags,
+            SELECT data_row AS row_number,
                    CASE {cases} ELSE 'unparseable_row' END AS rule,
                    CASE {texts} ELSE 'the line could not be read as CSV fields ('
                         || lower(error_type) || ')' END AS detail,
@@ -258,16 +280,16 @@ def build_checked(con: duckdb.DuckDBPyConnection, spec: Table, source: str) -> s
 
 def build_all_rejected(con: duckdb.DuckDBPyConnection, spec: Table, source: str, rule: str, detail: str) -> None:
     """``checked`` for a file that cannot be used: every row quarantined with the file's reason."""
-    raw_cols = ", ".join(f"raw.{c.name} AS raw_{c.name}" for c in spec.input_columns)
-    null_cols = ", ".join(f"NULL AS raw_{c.name}" for c in spec.input_columns)
     reason = f"{sql_literal(source)} || ' row ' || row_number || ': ' || {sql_literal(rule + ': ' + detail)}"
     con.execute(
         f"""
         CREATE OR REPLACE TABLE checked AS
-        SELECT row_number, * EXCLUDE (row_number), {sql_literal(rule)} AS rule, {reason} AS detail FROM (
-            SELECT raw.rowid + 1 AS row_number, {raw_cols}, CAST(NULL AS VARCHAR) AS raw_line FROM raw
+        SELECT ordinal, row_number, {sql_literal(rule)} AS rule, {reason} AS detail, raw_line,
+               NULL AS flags FROM (
+            SELECT raw.rowid + 1 AS ordinal, raw.rowid + 1 AS row_number, CAST(NULL AS VARCHAR) AS raw_line
+            FROM raw
             UNION ALL
-            SELECT data_row, {null_cols}, raw_line FROM rejects
+            SELECT NULL, data_row, raw_line FROM rejects
         )
         """
     )

@@ -44,26 +44,25 @@ def partition_key(year: int, month: int, upload_id: str) -> str:
 def write_accepted(
     con: duckdb.DuckDBPyConnection, storage: Storage, lineage: Lineage, workdir: Path
 ) -> list[str]:
-    """One zstd Parquet file per (year, month) partition; returns the keys written."""
+    """One zstd Parquet file per (year, month) partition, rows in file order; returns the keys written."""
     spec = table("sales")
-    data_cols = [c.name for c in spec.columns if c.name not in ("source", "upload_id", "uploaded_at", "row_number")]
-    con.execute(
-        f"""CREATE OR REPLACE TABLE accepted AS
-            SELECT year(invoice_date) AS y, month(invoice_date) AS m, row_number, {', '.join(data_cols)}
-            FROM checked WHERE rule IS NULL ORDER BY y, m, row_number"""
-    )
-    partitions = con.execute("SELECT DISTINCT y, m FROM accepted ORDER BY y, m").fetchall()
-    keys = []
+    lineage_cols = {"source", "upload_id", "uploaded_at", "row_number"}
     columns = ", ".join(
-        f"CAST({c.name} AS {c.duckdb_type}) AS {c.name}" if c.name in data_cols else c.name
+        f"CAST({c.name} AS {c.duckdb_type}) AS {c.name}" if c.name not in lineage_cols else c.name
         for c in spec.columns
     )
-    for year, month in partitions:
+    months = con.execute(
+        "SELECT DISTINCT date_trunc('month', invoice_date) AS m FROM checked WHERE rule IS NULL ORDER BY m"
+    ).fetchall()
+    keys = []
+    for (first_day,) in months:
+        year, month = first_day.year, first_day.month
         local = workdir / f"sales-{year}-{month:02d}.parquet"
         con.execute(
-            f"COPY (SELECT {columns} FROM (SELECT *, {lineage.select_sql()} FROM accepted "
-            f"WHERE y = {year} AND m = {month}) ORDER BY row_number) TO {sql_literal(str(local))} "
-            f"({PARQUET_OPTIONS})"
+            f"COPY (SELECT {columns} FROM (SELECT *, {lineage.select_sql()} FROM checked "
+            f"WHERE rule IS NULL AND invoice_date >= DATE '{year:04d}-{month:02d}-01' "
+            f"AND invoice_date < DATE '{year:04d}-{month:02d}-01' + INTERVAL 1 MONTH) ORDER BY row_number) "
+            f"TO {sql_literal(str(local))} ({PARQUET_OPTIONS})"
         )
         key = partition_key(year, month, lineage.upload_id)
         storage.upload(local, key)
@@ -75,19 +74,18 @@ def write_quarantine(
     con: duckdb.DuckDBPyConnection, storage: Storage, lineage: Lineage, workdir: Path, spec: Table,
     prefix: str = QUARANTINE_PREFIX,
 ) -> str | None:
-    """Rejected rows with their fields as received, reason and row number; None when there are none."""
+    """Rejected rows with their fields as received (from ``raw``), reason and row number."""
     if not con.execute("SELECT count(*) FROM checked WHERE rule IS NOT NULL").fetchone()[0]:
         return None
-    qspec = table("quarantine_sales") if spec.name == "sales" else None
     text_cols = [c.name for c in spec.input_columns]
-    selects = [f"raw_{c} AS {c}" for c in text_cols]
-    if qspec is not None:  # keep the quarantine_sales column order from lake_schemas
-        selects = [f"raw_{c.name} AS {c.name}" for c in qspec.columns if c.name in text_cols]
+    if spec.name == "sales":  # keep the quarantine_sales column order from lake_schemas
+        text_cols = [c.name for c in table("quarantine_sales").columns if c.name in text_cols]
+    selects = ", ".join(f"r.{c} AS {c}" for c in text_cols)
     local = workdir / "quarantine.parquet"
     con.execute(
-        f"COPY (SELECT {', '.join(selects)}, raw_line, rule, detail AS reason, {lineage.select_sql()}, "
-        f"row_number FROM checked WHERE rule IS NOT NULL ORDER BY row_number) "
-        f"TO {sql_literal(str(local))} ({PARQUET_OPTIONS})"
+        f"COPY (SELECT {selects}, c.raw_line, c.rule, c.detail AS reason, {lineage.select_sql()}, c.row_number "
+        f"FROM checked c LEFT JOIN (SELECT rowid + 1 AS ordinal, * FROM raw) r ON r.ordinal = c.ordinal "
+        f"WHERE c.rule IS NOT NULL ORDER BY c.row_number) TO {sql_literal(str(local))} ({PARQUET_OPTIONS})"
     )
     key = f"{prefix}/{lineage.upload_id}.parquet"
     storage.upload(local, key)

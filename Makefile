@@ -1,0 +1,56 @@
+# The front door: the same commands the README shows and CI runs.
+#   make demo   install into .venv/ and run the main job locally (generate -> ingest -> analytics -> KPIs + SQL)
+#   make test   install into .venv/ and run every check (ruff, sam validate --lint, pytest)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export SAM_CLI_TELEMETRY := 0
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install demo test lint validate build unit integration e2e bench bench-ingest bench-analytics clean
+
+$(STAMP): pyproject.toml requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/retail-lake demo
+
+lint: install
+	$(BIN)/ruff check .
+
+validate: install
+	$(BIN)/sam validate --lint --template template.yaml
+
+test: install lint validate
+	$(BIN)/pytest -q -p no:cacheprovider
+
+unit: install
+	$(BIN)/pytest -q tests/unit
+
+integration: install
+	$(BIN)/pytest -q tests/integration
+
+e2e: install
+	$(BIN)/pytest -q tests/e2e
+
+# sam build needs a python3.12 interpreter on PATH (pyenv provides one here).
+build: install
+	PATH="$$(pyenv root 2>/dev/null)/versions/$$(ls $$(pyenv root 2>/dev/null)/versions 2>/dev/null | grep '^3\.12' | tail -1)/bin:$$PATH" $(BIN)/sam build
+
+bench: bench-ingest bench-analytics
+
+bench-ingest: install
+	$(BIN)/python bench/ingest.py
+
+bench-analytics: install
+	$(BIN)/python bench/analytics.py
+
+clean:
+	rm -rf lake data .aws-sam .pytest_cache
