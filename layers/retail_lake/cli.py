@@ -69,7 +69,8 @@ def _expand(paths: Sequence[str]) -> list[str]:
     for item in paths:
         path = Path(item)
         if not item.startswith("s3://") and path.is_dir():
-            out.extend(str(p) for p in sorted(path.rglob("*")) if p.is_file() and p.name.lower().endswith(INGESTABLE_SUFFIXES))
+            found = sorted(path.rglob("*"))
+            out.extend(str(p) for p in found if p.is_file() and p.name.lower().endswith(INGESTABLE_SUFFIXES))
         else:
             out.append(item)
     return out

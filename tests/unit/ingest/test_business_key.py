@@ -30,7 +30,7 @@ def test_reingesting_the_same_file_changes_nothing(write_file, lake):
 
 def test_reprocessing_after_lost_log_rewrites_identical_bytes(write_file, lake):
     """A redelivery that finds no log (the first run died before it) rewrites the same files."""
-    path = write_file("a.csv", GOOD + ["I9,,F,1,Books,1,1,Cash,1/1/2022,Kanyon"])
+    path = write_file("a.csv", [*GOOD, "I9,,F,1,Books,1,1,Cash,1/1/2022,Kanyon"])
     ingest_file(path, str(lake), uploaded_at=at(1))
     before = {k: v for k, v in lake_files(lake).items() if not k.startswith("audit/")}
     shutil.rmtree(lake / "audit")
