@@ -42,6 +42,10 @@ def progress(message: str) -> None:
     print(f"  .. {message}", file=sys.stderr, flush=True)
 
 
+def row_progress(done: int, total: int) -> None:
+    progress(f"{done:,}/{total:,} rows ({100 * done / max(total, 1):.0f}%)")
+
+
 # --- generate -----------------------------------------------------------------------------------
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -52,7 +56,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     summary = generate(
         out, rows=args.rows, customers=args.customers, seed=args.seed,
-        with_costs=args.with_costs, messy=args.messy, progress=progress,
+        with_costs=args.with_costs, messy=args.messy, progress=row_progress,
     )
     print(f"wrote {args.rows:,} rows ({args.customers:,} customers, seed {args.seed}) to {out} "
           f"in {time.monotonic() - started:.1f}s")
@@ -229,7 +233,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not sample.exists():
         from retail_lake.generate import generate
 
-        generate(sample, rows=args.rows, customers=args.customers, seed=args.seed, progress=progress)
+        generate(sample, rows=args.rows, customers=args.customers, seed=args.seed, progress=row_progress)
     else:
         print("   (already generated)")
     print(f"== 2. ingest into the lake at {lake}")
