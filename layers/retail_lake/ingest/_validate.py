@@ -113,6 +113,18 @@ def date_stages(order: str) -> list[str]:
     ]
 
 
+def _date_map(con: duckdb.DuckDBPyConnection, order: str) -> None:
+    """Parse each distinct invoice_date text once (a file has few distinct dates) into a join table."""
+    stages = date_stages(order)
+    relation = f"(SELECT invoice_date AS raw_text, {text('invoice_date')} AS t_invoice_date " \
+        "FROM (SELECT DISTINCT invoice_date FROM raw) raw) d"
+    for stage in stages:
+        relation = f"(SELECT *, {stage} FROM {relation}) d"
+    con.execute(
+        f"CREATE OR REPLACE TABLE map_invoice_date AS SELECT raw_text AS raw, n_invoice_date AS value FROM {relation}"
+    )
+
+
 def _condition(col: Column, when: str, raw_text: str, value: str) -> str:
     if when == "empty":
         return f"{raw_text} IS NULL"
@@ -161,9 +173,8 @@ def build_checked(con: duckdb.DuckDBPyConnection, spec: Table, source: str) -> s
     layers: list[list[str]] = [[f"{text(c)} AS t_{c}" for c in inputs]]
     number_layers = [number_stages(c) for c in numeric]
     for depth in range(3):
-        layer = [stages[depth] for stages in number_layers]
-        layer.append(date_stages(order)[depth])
-        layers.append(layer)
+        layers.append([stages[depth] for stages in number_layers])
+    _date_map(con, order)
     layers.append([
         "CASE WHEN t_price IS NULL THEN round(n_unit_price * n_quantity, 2) ELSE n_price END AS v_price",
         "coalesce(t_price, t_unit_price) AS t_price_or_unit",
@@ -199,6 +210,10 @@ def build_checked(con: duckdb.DuckDBPyConnection, spec: Table, source: str) -> s
         )
     else:
         numbered = "SELECT raw.rowid + 1 AS ordinal, raw.rowid + 1 AS row_number, raw.* FROM raw"
+    numbered = (
+        f"SELECT n.*, md.value AS n_invoice_date FROM ({numbered}) n "
+        "LEFT JOIN map_invoice_date md ON md.raw IS NOT DISTINCT FROM n.invoice_date"
+    )
     relation = f"({numbered}) raw"
     for layer in layers:
         relation = f"(SELECT *, {', '.join(layer)} FROM {relation}) x"
