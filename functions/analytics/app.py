@@ -13,6 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
+
 from retail_lake.analytics import AnalyticsBusyError, EmptyLakeError, run_analytics
 from retail_lake.config import Settings
 

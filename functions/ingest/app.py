@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
 from retail_lake.ingest._lambda import IngestRunner, is_s3_notification, s3_objects, s3_objects_from_sqs_body
 
 if TYPE_CHECKING:

@@ -17,6 +17,7 @@ import boto3
 import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
+
 from retail_lake.lake import connect
 
 # Four rows, one with quantity 0: 3 accepted (invoices I1001-I1003), 1 quarantined.

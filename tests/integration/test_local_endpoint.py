@@ -17,6 +17,7 @@ from urllib.parse import unquote_plus
 
 import boto3
 import pytest
+
 from retail_lake.ingest._lambda import sqs_event_from_messages
 from retail_lake.lake import connect
 

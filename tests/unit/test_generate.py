@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from retail_lake.generate import (
     CATEGORIES,
     HEADER,

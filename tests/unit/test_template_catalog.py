@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from cfnlint.decode import decode
+
 from retail_lake import catalog, schemas
 
 ROOT = Path(__file__).resolve().parents[2]

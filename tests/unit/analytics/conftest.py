@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 import pytest
+
 from retail_lake import schemas
 from retail_lake.analytics import run_analytics
 from retail_lake.config import Settings

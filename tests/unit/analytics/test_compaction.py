@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+
 from retail_lake.analytics import compact_sales, run_analytics
 from retail_lake.lake import connect
 from retail_lake.storage import LocalStorage

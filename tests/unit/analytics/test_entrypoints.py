@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+
 from retail_lake.analytics import cli as analytics_cli
 from retail_lake.analytics import read_pointer, run_analytics
 from retail_lake.lake import connect

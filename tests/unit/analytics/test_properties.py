@@ -10,6 +10,7 @@ import random
 from datetime import date, timedelta
 
 import pytest
+
 from retail_lake import schemas
 from retail_lake.analytics import TABLE_NAMES, EmptyLakeError, run_analytics
 from retail_lake.analytics import cli as analytics_cli

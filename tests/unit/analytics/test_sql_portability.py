@@ -9,10 +9,11 @@ from importlib import resources
 
 import pytest
 import sqlglot
+from sqlglot import exp
+
 from retail_lake import schemas
 from retail_lake.analytics import TABLE_NAMES, render_sql, typed_select
 from retail_lake.analytics._sql import sql_text
-from sqlglot import exp
 
 TARGET = "athena" if "athena" in sqlglot.dialects.Dialect.classes else "trino"
 SQL_FILES = sorted(p.name for p in resources.files("retail_lake.analytics").joinpath("sql").iterdir()

@@ -10,6 +10,7 @@ import json
 import time
 
 import pytest
+
 from retail_lake.analytics import AnalyticsBusyError, LakeLock, _runner, read_pointer, register_analytics, run_analytics
 from retail_lake.analytics._versions import swap_pointer
 from retail_lake.lake import connect, new_duckdb

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
 from retail_lake.ingest import ingest_file
 
 from .conftest import GOOD, HEADER, query
