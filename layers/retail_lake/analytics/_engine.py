@@ -96,11 +96,18 @@ ENGINES: dict[str, type] = {"duckdb": DuckDBEngine}
 
 
 def make_engine(name: str, storage: Storage, settings: Settings) -> Engine:
-    """The engine ANALYTICS_ENGINE names (``duckdb`` unless configured)."""
+    """The engine ANALYTICS_ENGINE names (``duckdb`` unless configured).
+
+    ``athena`` is imported here, not at module level, so its sqlglot import costs nothing otherwise.
+    """
+    if name == "athena":
+        from retail_lake.analytics._athena import AthenaEngine
+
+        return AthenaEngine(storage, settings)
     try:
         engine_class = ENGINES[name]
     except KeyError:
         raise ValueError(
-            f"ANALYTICS_ENGINE={name!r} is not available (available: {', '.join(sorted(ENGINES))})"
+            f"ANALYTICS_ENGINE={name!r} is not available (available: {', '.join(sorted([*ENGINES, 'athena']))})"
         ) from None
     return engine_class(storage, settings)
