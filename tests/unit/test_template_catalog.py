@@ -231,3 +231,110 @@ def test_sqs_s3_put_event_wraps_the_generated_s3_event() -> None:
     built = module.build(json.loads((events / "s3_put.json").read_text()),
                          json.loads((events / "sqs_receive_message.json").read_text()))
     assert json.loads((events / "sqs_s3_put.json").read_text()) == built
+
+
+# ---------------------------------------------------------------- the analytics function
+
+
+def analytics_policy_statements() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(statements always granted, statements granted only when AnalyticsEngine=athena)."""
+    always: list[dict[str, Any]] = []
+    athena: list[dict[str, Any]] = []
+    for policy in template()["Resources"]["AnalyticsFunction"]["Properties"]["Policies"]:
+        if "Fn::If" in policy:
+            condition, when_true, when_false = policy["Fn::If"]
+            assert condition == "UseAthena" and when_false == {"Ref": "AWS::NoValue"}
+            athena += when_true["Statement"]
+        else:
+            always += policy["Statement"]
+    return always, athena
+
+
+def test_analytics_function_wiring() -> None:
+    """Handler, runtime, shared layer, Lambda-sized limits, env vars the library reads."""
+    tpl = template()
+    fn = tpl["Resources"]["AnalyticsFunction"]["Properties"]
+    assert fn["Handler"] == "app.lambda_handler" and fn["CodeUri"] == "functions/analytics/"
+    assert fn.get("Runtime", tpl["Globals"]["Function"]["Runtime"]) == "python3.12"
+    assert fn.get("Layers", tpl["Globals"]["Function"]["Layers"]) == [{"Ref": "RetailLakeLayer"}]
+    assert 3008 <= fn["MemorySize"] <= 10240 and fn["Timeout"] == 900
+    assert 512 < fn["EphemeralStorage"]["Size"] <= 10240
+    env = tpl["Globals"]["Function"]["Environment"]["Variables"] | fn["Environment"]["Variables"]
+    assert env["ANALYTICS_ENGINE"] == {"Ref": "AnalyticsEngine"}
+    assert env["ANALYTICS_LOCK_STALE_SECONDS"] == {"Ref": "AnalyticsLockStaleSeconds"}
+    assert env["LAKE_BUCKET"] == {"Ref": "LakeBucket"}
+    assert env["GLUE_DATABASE"] == {"Ref": "GlueDatabase"}
+    assert env["ATHENA_WORKGROUP"] == {"Ref": "AthenaWorkGroup"}
+    params = tpl["Parameters"]
+    assert list(params["AnalyticsEngine"]["AllowedValues"]) == ["duckdb", "athena"]
+    assert params["AnalyticsEngine"]["Default"] == "duckdb"
+    # A stale lock must be older than any run can be (the function's timeout).
+    assert params["AnalyticsLockStaleSeconds"]["MinValue"] > fn["Timeout"]
+
+
+def test_analytics_schedule_sends_the_handlers_event_shape() -> None:
+    """Nightly schedule whose input is what functions/analytics/app.py reads (detail: {} = all tables)."""
+    fn = template()["Resources"]["AnalyticsFunction"]["Properties"]
+    (event,) = fn["Events"].values()
+    assert event["Type"] == "Schedule"
+    assert event["Properties"]["Schedule"] == {"Ref": "AnalyticsSchedule"}
+    assert re.fullmatch(r"cron\(0 \d+ \* \* \? \*\)", template()["Parameters"]["AnalyticsSchedule"]["Default"])
+    sample = json.loads((ROOT / "infra" / "events" / "eventbridge_schedule.json").read_text())
+    assert json.loads(event["Properties"]["Input"]) == {"detail": sample["detail"]}
+
+
+LAKE_ARN = "arn:aws:s3:::lake-bucket"
+POLICY_REFS = {**REFS, "LakeBucket.Arn": LAKE_ARN, "AthenaWorkGroup": "retail-lake-dev"}
+
+
+def resolve_policy(node: Any) -> Any:
+    """Policy resources with their Sub/GetAtt/Ref filled in (the lake bucket's ARN is LAKE_ARN)."""
+    node = plain(node)
+    if isinstance(node, list):
+        return [resolve_policy(n) for n in node]
+    if isinstance(node, dict) and set(node) == {"Fn::GetAtt"}:
+        att = node["Fn::GetAtt"]
+        return POLICY_REFS[att if isinstance(att, str) else ".".join(att)]
+    if isinstance(node, dict) and set(node) == {"Fn::Sub"}:
+        return re.sub(r"\$\{([^}]+)\}", lambda m: POLICY_REFS[m.group(1)], node["Fn::Sub"])
+    if isinstance(node, dict) and set(node) == {"Ref"}:
+        return POLICY_REFS[node["Ref"]]
+    return node
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_analytics_policies_are_scoped_to_the_lake_and_its_prefixes() -> None:
+    """No wildcard resources; S3 only in the lake bucket; writes only where the job writes; the lock
+    only with If-None-Match; Athena/Glue only with AnalyticsEngine=athena, UpdateTable only on the
+    analytics tables."""
+    from retail_lake.analytics import TABLE_NAMES
+
+    always, athena = analytics_policy_statements()
+    for statement in always + athena:
+        resources_ = as_list(resolve_policy(statement["Resource"]))
+        assert "*" not in resources_, statement["Sid"]
+        if any(a.startswith("s3:") for a in as_list(statement["Action"])):
+            assert all(r == LAKE_ARN or r.startswith(LAKE_ARN + "/") for r in resources_), statement["Sid"]
+    by_sid = {s["Sid"]: s for s in always}
+    writes = by_sid["WriteAnalyticsAndCompactSales"]
+    assert set(writes["Action"]) == {"s3:PutObject", "s3:DeleteObject"}
+    assert set(resolve_policy(writes["Resource"])) == {f"{LAKE_ARN}/analytics/*", f"{LAKE_ARN}/curated/sales/*"}
+    reads = set(resolve_policy(by_sid["ReadCuratedAndAnalytics"]["Resource"]))
+    assert {f"{LAKE_ARN}/curated/sales/*", f"{LAKE_ARN}/curated/stores/*", f"{LAKE_ARN}/analytics/*"} <= reads
+    lock = by_sid["LockOnlyIfAbsent"]
+    assert lock["Effect"] == "Deny" and resolve_policy(lock["Resource"]) == f"{LAKE_ARN}/analytics/_lock.json"
+    assert plain(lock["Condition"]) == {"Null": {"s3:if-none-match": "true"}}
+    assert not any(a.startswith(("athena:", "glue:")) for s in always for a in as_list(s["Action"]))
+
+    athena_by_sid = {s["Sid"]: s for s in athena}
+    queries = athena_by_sid["AthenaQueriesInTheWorkgroup"]
+    assert {"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults"} <= set(
+        queries["Action"])
+    assert resolve_policy(queries["Resource"]).endswith(":workgroup/retail-lake-dev")
+    update = athena_by_sid["SwitchAnalyticsTableLocations"]
+    assert update["Action"] == "glue:UpdateTable"
+    tables = {r.rsplit("/", 1)[1] for r in resolve_policy(update["Resource"]) if ":table/" in r}
+    assert tables == set(TABLE_NAMES)
