@@ -9,6 +9,7 @@ is self-contained and runs unchanged in DuckDB or, transpiled, in Athena.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from importlib import resources
@@ -18,8 +19,11 @@ import yaml
 
 from retail_lake import schemas
 
-# The reference relations a SQL file may read, rendered by the functions below.
-REFERENCE_RELATIONS = ("analytics_params", "cost_assumptions", "rfm_segment_rules", "age_bands")
+# The relations a SQL file may read besides sales, stores and earlier tables, all rendered into the
+# statement as CTEs: configuration (the functions below) and shared intermediates (sql/_shared/).
+CONFIG_RELATIONS = ("analytics_params", "cost_assumptions", "rfm_segment_rules", "age_bands")
+SHARED_RELATIONS = ("customer_totals",)
+REFERENCE_RELATIONS = CONFIG_RELATIONS + SHARED_RELATIONS
 DEFAULT_CATEGORY = "(default)"
 
 
@@ -106,12 +110,37 @@ def _strip_comments(sql: str) -> str:
     return "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--")).strip()
 
 
+@dataclass(frozen=True)
+class SharedCte:
+    """An intermediate several tables read (``sql/_shared/<name>.sql``), rendered as ``text``."""
+
+    name: str
+    body: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.name} AS (\n{self.body}\n)"
+
+
+@cache
+def shared_ctes() -> tuple[SharedCte, ...]:
+    """The shared intermediates. They read only sales and stores (no run parameters), so their
+    rendered text is the same in every statement of a run: an engine may compute each once."""
+    folder = resources.files("retail_lake.analytics").joinpath("sql", "_shared")
+    return tuple(
+        SharedCte(name, _strip_comments(folder.joinpath(f"{name}.sql").read_text(encoding="utf-8")).rstrip(";"))
+        for name in SHARED_RELATIONS
+    )
+
+
 def render_sql(table: str, reference_date: date | None = None) -> str:
-    """The finished statement of an analytics table: its SQL with the reference relations it reads
-    prepended as CTEs (a WITH the file already has is extended, not nested)."""
+    """The finished statement of an analytics table: its SQL with the reference relations and shared
+    intermediates it reads prepended as CTEs (a WITH the file already has is extended, not nested).
+    The statement is self-contained, so any engine runs it as it is."""
     body = _strip_comments(sql_text(table)).rstrip(";")
     used = [cte for name, cte in reference_ctes(reference_date).items()
             if re.search(rf"\b{name}\b", body)]
+    used += [cte.text for cte in shared_ctes() if re.search(rf"\b{cte.name}\b", body)]
     if not used:
         return body
     if re.match(r"(?i)WITH\s", body):

@@ -32,10 +32,17 @@ top_segment AS (
     WHERE segment_rank = 1
     GROUP BY category
 ),
+age_map AS (
+    -- The band of each age present: a range join on the few distinct ages, then an equi-join on
+    -- the lines (a range join over every line costs far more).
+    SELECT a.age, b.age_band
+    FROM (SELECT DISTINCT age FROM sales WHERE age IS NOT NULL) a
+    JOIN age_bands b ON a.age BETWEEN b.min_age AND b.max_age
+),
 age_revenue AS (
     SELECT s.category, COALESCE(b.age_band, 'Unknown') AS age_band, SUM(s.price) AS revenue
     FROM sales s
-    LEFT JOIN age_bands b ON s.age BETWEEN b.min_age AND b.max_age
+    LEFT JOIN age_map b ON b.age = s.age
     GROUP BY s.category, COALESCE(b.age_band, 'Unknown')
 ),
 top_age AS (

@@ -2,7 +2,7 @@
 -- invoice; for every later month the lake has sales in, `customers` counts the cohort's customers
 -- who bought that month (0 when none did), retention_rate = customers / cohort_size, and revenue
 -- is what the cohort spent that month. Month 0 holds the whole cohort (retention_rate 1).
--- Reads: sales.
+-- Reads: sales, customer_totals (its first_invoice_date gives the cohort).
 WITH lines AS (
     SELECT
         customer_id,
@@ -12,9 +12,8 @@ WITH lines AS (
     FROM sales
 ),
 firsts AS (
-    SELECT customer_id, MIN(activity_month) AS cohort_month
-    FROM lines
-    GROUP BY customer_id
+    SELECT customer_id, CAST(date_trunc('month', first_invoice_date) AS DATE) AS cohort_month
+    FROM customer_totals
 ),
 cohorts AS (
     SELECT cohort_month, COUNT(*) AS cohort_size

@@ -3,16 +3,10 @@
 -- fixed size: the top 10 % are the first ceil(10 % of customers); spend tiers are 'high' (first
 -- ceil(20 %)), 'medium' (up to ceil(50 %)) and 'low' (the rest). tier_revenue_share is the share of
 -- all revenue held by the customer's tier; cumulative_revenue_share is the Pareto curve.
--- Reads: sales.
+-- Reads: customer_totals (per-customer totals of sales, sql/_shared/).
 WITH per_customer AS (
-    SELECT
-        customer_id,
-        SUM(price) AS revenue,
-        COUNT(DISTINCT invoice_no) AS transactions,
-        MIN(invoice_date) AS first_invoice_date,
-        MAX(invoice_date) AS last_invoice_date
-    FROM sales
-    GROUP BY customer_id
+    SELECT customer_id, revenue, transactions, first_invoice_date, last_invoice_date
+    FROM customer_totals
 ),
 ranked AS (
     SELECT

@@ -8,6 +8,13 @@ WITH store_map AS (
     FROM stores
     GROUP BY shopping_mall
 ),
+age_map AS (
+    -- The band of each age present: a range join on the few distinct ages, then an equi-join on
+    -- the lines (a range join over every line costs far more).
+    SELECT a.age, b.age_band
+    FROM (SELECT DISTINCT age FROM sales WHERE age IS NOT NULL) a
+    JOIN age_bands b ON a.age BETWEEN b.min_age AND b.max_age
+),
 lines AS (
     SELECT
         s.invoice_no,
@@ -19,7 +26,7 @@ lines AS (
         s.shopping_mall AS store,
         COALESCE(m.region, 'Unassigned') AS region
     FROM sales s
-    LEFT JOIN age_bands b ON s.age BETWEEN b.min_age AND b.max_age
+    LEFT JOIN age_map b ON b.age = s.age
     LEFT JOIN store_map m ON m.shopping_mall = s.shopping_mall
 ),
 grouped AS (

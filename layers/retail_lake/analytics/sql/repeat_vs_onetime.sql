@@ -1,13 +1,9 @@
 -- repeat_vs_onetime: customers with two or more distinct invoices ('repeat') against those with
 -- exactly one ('one_time'). Always two rows, even when a type has no customers.
--- Reads: sales.
+-- Reads: customer_totals (per-customer totals of sales, sql/_shared/).
 WITH per_customer AS (
-    SELECT
-        customer_id,
-        COUNT(DISTINCT invoice_no) AS transactions,
-        SUM(price) AS revenue
-    FROM sales
-    GROUP BY customer_id
+    SELECT customer_id, transactions, revenue
+    FROM customer_totals
 ),
 per_type AS (
     SELECT
