@@ -60,8 +60,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     )
     print(f"wrote {args.rows:,} rows ({args.customers:,} customers, seed {args.seed}) to {out} "
           f"in {time.monotonic() - started:.1f}s")
-    if getattr(summary, "injected", None):
-        print("injected bad rows: " + ", ".join(f"{k} {v}" for k, v in summary.injected.items()))
+    injected = {k: v for k, v in (getattr(summary, "injected", None) or {}).items() if v}
+    if injected:
+        print("injected bad rows: " + ", ".join(f"{k} {v}" for k, v in injected.items()))
     return 0
 
 

@@ -154,15 +154,16 @@ def ingest_path(
             .fetchall()
         ) if rows_in else {}
         say(f"writing {accepted:,} accepted and {quarantined:,} quarantined rows")
+        if quarantined:  # keep only the text of quarantined rows; free the rest before writing
+            prefix = "quarantine/sales" if kind == "sales" else "quarantine/stores"
+            write_quarantine(con, lake, lineage, workdir, spec, prefix=prefix)
+        con.execute("DROP TABLE IF EXISTS raw")
         partitions: list[str] = []
         if status == "succeeded" and accepted:
             if kind == "stores":
                 partitions = _write_stores(con, lake, lineage, workdir)
             else:
                 partitions = write_accepted(con, lake, lineage, workdir)
-        if quarantined:
-            prefix = "quarantine/sales" if kind == "sales" else "quarantine/stores"
-            write_quarantine(con, lake, lineage, workdir, spec, prefix=prefix)
         if status == "succeeded" and not message and quarantined:
             message = "quarantined: " + ", ".join(f"{rule} {n}" for rule, n in reasons.items())
         elif status == "succeeded" and quarantined:
