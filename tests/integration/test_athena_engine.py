@@ -25,7 +25,7 @@ import requests
 import sqlglot
 from botocore.client import BaseClient
 
-from retail_lake.analytics import read_pointer, render_sql, run_analytics, typed_select
+from retail_lake.analytics import TABLE_NAMES, read_pointer, render_sql, run_analytics, typed_select
 from retail_lake.analytics._athena import to_athena
 from retail_lake.config import Settings
 from retail_lake.ingest import ingest_file
@@ -161,6 +161,19 @@ def test_athena_engine_call_sequence(moto_stack: Stack, athena_lake: Callable[[]
     assert con.execute("SELECT DISTINCT engine FROM analytics_runs").fetchall() == [("athena",)]
     # Athena saw the default stores (DuckDB's fallback) as a file it can read.
     assert storage.exists("curated/stores/stores.parquet")
+
+
+def test_every_table_runs_through_the_athena_path(moto_stack: Stack, athena_lake: Callable[[], Settings],
+                                                  fake_athena_unload: list[dict[str, Any]]) -> None:
+    """All analytics tables: one UNLOAD each, all published (the transpiled SQL survives the trip)."""
+    settings = athena_lake()
+    queue_athena_result(["_col0", "_col1", "_col2"], ["3", "2024-01-01 00:00:00.000", "2022-09-09"])
+
+    results = run_analytics(moto_stack.lake_uri, None, settings=settings)
+
+    assert [(r.table, r.status) for r in results if not r.ok] == []
+    assert sorted(r.table for r in results) == sorted(TABLE_NAMES)
+    assert sum(c["QueryString"].startswith("UNLOAD") for c in fake_athena_unload) == len(TABLE_NAMES)
 
 
 def test_a_failed_query_keeps_the_previous_version(moto_stack: Stack, athena_lake: Callable[[], Settings],
