@@ -26,6 +26,7 @@ class Settings:
     glue_database: str | None = None  # Athena/Glue path (awswrangler); template.yaml sets it
     athena_workgroup: str | None = None
     duckdb_memory_limit: str | None = None
+    ingest_memory_limit: str = "256MB"
     duckdb_threads: int | None = None
     # Analytics (issue 3): the engine that runs the SQL files ('duckdb' embedded, 'athena' scale-out)
     # and after how long a left-behind analytics lock counts as stale (a run lasts < 15 min in Lambda).
@@ -49,6 +50,7 @@ class Settings:
             glue_database=_env("GLUE_DATABASE"),
             athena_workgroup=_env("ATHENA_WORKGROUP"),
             duckdb_memory_limit=_env("DUCKDB_MEMORY_LIMIT") or _lambda_memory_limit(),
+            ingest_memory_limit=_env("INGEST_MEMORY_LIMIT", "256MB") or "256MB",
             duckdb_threads=int(threads) if threads else None,
             analytics_engine=(_env("ANALYTICS_ENGINE", "duckdb") or "duckdb").lower(),
             analytics_lock_stale_seconds=int(_env("ANALYTICS_LOCK_STALE_SECONDS", "1800") or 1800),
