@@ -14,10 +14,11 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 INGESTABLE_SUFFIXES = (".csv", ".csv.gz", ".gz", ".parquet", ".txt", ".tsv")
 
@@ -149,6 +150,8 @@ def _jsonable(value: Any) -> Any:
         return float(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
+    if isinstance(value, timedelta | UUID):
+        return str(value)
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
