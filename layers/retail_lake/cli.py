@@ -302,8 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "file could not be used at all.")
     p.add_argument("files", nargs="+", metavar="FILE", help="files, folders or s3://bucket/key URIs")
     p.add_argument("--table", choices=["sales", "stores"], default=None,
-                   help="what the files hold (default: stores for files named stores* or under a stores/ folder, "
-                   "else sales)")
+                   help="what the files hold (default: stores for files under a stores/ folder or whose header has "
+                   "a mall and a region but no invoice column, else sales)")
     add_lake_option(p)
     p.set_defaults(func=cmd_ingest)
 

@@ -14,11 +14,11 @@ from typing import Any
 
 from retail_lake.config import Settings
 from retail_lake.ingest._errors import RejectedFileError, RetryableIngestError
-from retail_lake.ingest._read import detect_format, load_raw, missing_columns_message
+from retail_lake.ingest._read import alias_index, detect_format, load_raw, missing_columns_message
 from retail_lake.ingest._validate import build_all_rejected, build_checked
 from retail_lake.ingest._write import Lineage, read_log, write_accepted, write_log, write_quarantine
 from retail_lake.lake import new_duckdb, sql_literal
-from retail_lake.schemas import table
+from retail_lake.schemas import normalise_header, table
 from retail_lake.storage import Storage, StorageError, open_storage
 
 Progress = Callable[[str], None]
@@ -211,7 +211,20 @@ def ingest_file(
 
 
 def _looks_like_stores(path: Path) -> bool:
-    return path.name.lower().startswith("stores")
+    """A local file is a stores table when its header names a region and no invoice column."""
+    import csv
+    import gzip
+
+    try:
+        with open(path, "rb") as raw:
+            opener = gzip.open if raw.read(2) == b"\x1f\x8b" else open
+        with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
+            header = next(csv.reader([fh.readline()]), [])
+    except (OSError, EOFError, UnicodeError):
+        return False
+    names = {alias_index(table("stores")).get(normalise_header(h)) for h in header}
+    invoice = {alias_index(table("sales")).get(normalise_header(h)) for h in header}
+    return "region" in names and "shopping_mall" in names and "invoice_no" not in invoice
 
 
 def ingest_s3_object(
