@@ -16,8 +16,8 @@ import pytest
 from retail_lake.generate import generate
 
 LIMIT_MB = 1536
-TARGET_BYTES = 2 * 1024**3
-ROWS = 27_500_000  # about 76 bytes a row -> just over 2 GiB
+TARGET_BYTES = 2_000_000_000  # 2 GB
+ROWS = 27_500_000  # about 77 bytes a row -> 2.1 GB
 
 
 @pytest.mark.slow
