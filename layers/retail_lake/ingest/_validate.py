@@ -250,7 +250,7 @@ def build_checked(con: duckdb.DuckDBPyConnection, spec: Table, source: str) -> s
         LEFT JOIN map_payment_method mp ON mp.raw IS NOT DISTINCT FROM x.payment_method
         LEFT JOIN map_gender mg ON mg.raw IS NOT DISTINCT FROM x.gender
         LEFT JOIN map_shopping_mall ms ON ms.raw IS NOT DISTINCT FROM x.shopping_mall
-        ORDER BY year(n_invoice_date), month(n_invoice_date)
+        ORDER BY year(n_invoice_date), month(n_invoice_date), x.row_number
         """
     )
     # Exact repeats of an earlier accepted row (same normalised values) are duplicates. Only invoices

@@ -63,7 +63,7 @@ def write_accepted(
             cur.execute(
                 f"COPY (SELECT {columns} FROM (SELECT *, {lineage.select_sql()} FROM checked "
                 f"WHERE rule IS NULL AND invoice_date >= DATE '{year:04d}-{month:02d}-01' "
-                f"AND invoice_date < DATE '{year:04d}-{month:02d}-01' + INTERVAL 1 MONTH) ORDER BY row_number) "
+                f"AND invoice_date < DATE '{year:04d}-{month:02d}-01' + INTERVAL 1 MONTH)) "
                 f"TO {sql_literal(str(local))} ({PARQUET_OPTIONS})"
             )
         key = partition_key(year, month, lineage.upload_id)
@@ -71,6 +71,8 @@ def write_accepted(
         local.unlink(missing_ok=True)
         return key
 
+    # ``checked`` is stored in (month, row_number) order and DuckDB keeps insertion order, so each
+    # file comes out in file-row order (same bytes on redelivery) without a sort per month.
     # A month is one small row group, written by one thread; two months at a time keep both cores
     # busy (measured: 1M rows ingest 22 % faster than one at a time).
     with ThreadPoolExecutor(max_workers=WRITE_WORKERS) as pool:

@@ -101,3 +101,14 @@ def test_concurrent_ingests_equal_sequential_in_upload_time_order(write_file, tm
         ("I0", 1), ("I1", 2), ("I2", 3), ("I3", 4), ("I4", 5), ("I5", 6), ("I6", 6), ("I7", 6), ("I8", 6),
         ("I9", 6),
     ]
+
+
+def test_partition_files_keep_file_row_order(write_file, lake):
+    """Rows inside each partition file follow the uploaded file's order (deterministic bytes)."""
+    import duckdb
+
+    lines = [f"I{n},C{n % 7},Female,30,Books,1,15.15,Cash,{1 + n % 28}/{1 + n % 2}/2022,Kanyon" for n in range(3000)]
+    ingest_file(write_file("many.csv", lines), str(lake))
+    for path in lake.rglob("curated/sales/*/*/*.parquet"):
+        numbers = [r[0] for r in duckdb.sql(f"SELECT row_number FROM read_parquet('{path}')").fetchall()]
+        assert numbers == sorted(numbers)
