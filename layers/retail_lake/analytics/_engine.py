@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from retail_lake.analytics._sql import shared_ctes
+from retail_lake.analytics._sql import render_shared, shared_ctes
 from retail_lake.config import Settings
 from retail_lake.lake import new_duckdb, read_sql, register_curated, sql_literal
 from retail_lake.storage import Storage
@@ -77,25 +77,23 @@ class DuckDBEngine:
         self.con: duckdb.DuckDBPyConnection = new_duckdb(
             settings, str(Path(self._tmp.name) / "run.duckdb"), memory_limit=DEFAULT_MEMORY_LIMIT
         )
-        self._shared: dict[str, str] = {}  # rendered shared CTE -> the temp table holding its rows
+        self._shared: dict[str, str] = {}  # rendered shared CTE -> the table holding its rows
+        # Row order of sources and intermediates does not matter (every result has an ORDER BY, and
+        # write_table keeps it); not keeping it lets DuckDB load and aggregate in parallel with less
+        # memory.
+        self.con.execute("SET preserve_insertion_order = false")
 
     def load_sources(self) -> SourceSnapshot:
         listed = [o for o in self.storage.list("curated/sales/") if o.key.endswith(".parquet")]
         register_curated(self.con, self.storage, self.settings)
-        # Row order of the materialised sources does not matter (every output has an ORDER BY), and
-        # not keeping it lets DuckDB load them in parallel with less memory.
-        self.con.execute("SET preserve_insertion_order = false")
-        try:
-            self._materialise_sales()
-            self.con.execute("CREATE TABLE stores_materialised AS SELECT * FROM stores")
-            self.con.execute("DROP VIEW stores")
-            self.con.execute("ALTER TABLE stores_materialised RENAME TO stores")
-            per_upload = self.con.execute(
-                "SELECT upload_id, COUNT(*), MAX(uploaded_at) FROM sales_versions GROUP BY upload_id ORDER BY upload_id"
-            ).fetchall()
-            rows, max_invoice_date = self.con.execute("SELECT COUNT(*), MAX(invoice_date) FROM sales").fetchone()
-        finally:
-            self.con.execute("SET preserve_insertion_order = true")
+        self._materialise_sales()
+        self.con.execute("CREATE TABLE stores_materialised AS SELECT * FROM stores")
+        self.con.execute("DROP VIEW stores")
+        self.con.execute("ALTER TABLE stores_materialised RENAME TO stores")
+        per_upload = self.con.execute(
+            "SELECT upload_id, COUNT(*), MAX(uploaded_at) FROM sales_versions GROUP BY upload_id ORDER BY upload_id"
+        ).fetchall()
+        rows, max_invoice_date = self.con.execute("SELECT COUNT(*), MAX(invoice_date) FROM sales").fetchone()
         # The latest upload wins all of its invoices, so the newest upload time of the versions is
         # the newest one in `sales` (digest: what was read, per upload).
         max_uploaded_at = max((u[2] for u in per_upload if u[2] is not None), default=None) if rows else None
@@ -137,7 +135,13 @@ class DuckDBEngine:
         self.con.execute("ALTER TABLE sales_materialised RENAME TO sales")
 
     def write_table(self, table: str, sql: str, key: str) -> int:
-        self.con.execute(f'CREATE OR REPLACE TABLE "{table}" AS {self._use_shared(sql)}')
+        sql = self._use_shared(sql)
+        # The result keeps its ORDER BY in the stored table and so in the Parquet file.
+        self.con.execute("SET preserve_insertion_order = true")
+        try:
+            self.con.execute(f'CREATE OR REPLACE TABLE "{table}" AS {sql}')
+        finally:
+            self.con.execute("SET preserve_insertion_order = false")
         out = Path(self._tmp.name) / table / "part-0.parquet"
         out.parent.mkdir(parents=True, exist_ok=True)
         self.con.execute(
@@ -149,24 +153,27 @@ class DuckDBEngine:
         out.unlink()
         return int(rows)
 
-    def _use_shared(self, sql: str) -> str:
+    def _use_shared(self, sql: str, before: str | None = None) -> str:
         """Compute each shared intermediate CTE (see _sql.shared_ctes) once per run.
 
         A statement carries the intermediates it reads as CTEs, so it stays self-contained for
-        Athena. Here a CTE whose exact text was seen before reads the temp table holding its rows
-        (same text over the same sources: same rows), so several tables share one aggregation.
+        Athena. Here a CTE whose exact text was seen before reads the table holding its rows (same
+        text over the same sources: same rows), so several tables share one aggregation. The
+        intermediates are computed in dependency order, each reading the tables of the earlier ones
+        (``before``: only those earlier than this one). They are tables of the run's database file,
+        stored compressed like `sales`, not temp tables held in memory.
         """
         for cte in shared_ctes():
+            if cte.name == before:
+                break
             if cte.text not in sql:
                 continue
             held = self._shared.get(cte.text)
             if held is None:
                 held = f"shared_{cte.name}"
-                self.con.execute("SET preserve_insertion_order = false")
-                try:
-                    self.con.execute(f"CREATE OR REPLACE TEMP TABLE {held} AS {cte.body}")
-                finally:
-                    self.con.execute("SET preserve_insertion_order = true")
+                self.con.execute(
+                    f"CREATE OR REPLACE TABLE {held} AS {self._use_shared(render_shared(cte.name), before=cte.name)}"
+                )
                 self._shared[cte.text] = held
             sql = sql.replace(cte.text, f"{cte.name} AS (SELECT * FROM {held})")
         return sql

@@ -22,7 +22,9 @@ from retail_lake import schemas
 # The relations a SQL file may read besides sales, stores and earlier tables, all rendered into the
 # statement as CTEs: configuration (the functions below) and shared intermediates (sql/_shared/).
 CONFIG_RELATIONS = ("analytics_params", "cost_assumptions", "rfm_segment_rules", "age_bands")
-SHARED_RELATIONS = ("customer_totals",)
+# In dependency order: a shared intermediate may read the ones before it (and sales, stores and the
+# configuration relations other than analytics_params).
+SHARED_RELATIONS = ("customer_keys", "invoices", "multi_line_invoices", "customer_totals")
 REFERENCE_RELATIONS = CONFIG_RELATIONS + SHARED_RELATIONS
 DEFAULT_CATEGORY = "(default)"
 
@@ -124,28 +126,58 @@ class SharedCte:
 
 @cache
 def shared_ctes() -> tuple[SharedCte, ...]:
-    """The shared intermediates. They read only sales and stores (no run parameters), so their
-    rendered text is the same in every statement of a run: an engine may compute each once."""
+    """The shared intermediates, in dependency order. They read only sales, stores, configuration
+    and earlier intermediates (no run parameters), so their rendered text is the same in every
+    statement of a run: an engine may compute each once."""
     folder = resources.files("retail_lake.analytics").joinpath("sql", "_shared")
-    return tuple(
+    out = tuple(
         SharedCte(name, _strip_comments(folder.joinpath(f"{name}.sql").read_text(encoding="utf-8")).rstrip(";"))
         for name in SHARED_RELATIONS
     )
+    for cte in out:
+        if _reads(cte.body, "analytics_params"):
+            raise ValueError(f"sql/_shared/{cte.name}.sql reads analytics_params: "
+                             "shared intermediates take no run parameters")
+    return out
+
+
+def _reads(body: str, name: str) -> bool:
+    return re.search(rf"\b{name}\b", body) is not None
+
+
+def _with(ctes: list[str], body: str) -> str:
+    """``body`` with ``ctes`` prepended (a WITH the body already has is extended, not nested)."""
+    if not ctes:
+        return body
+    if re.match(r"(?i)WITH\s", body):
+        return "WITH " + ",\n".join(ctes) + ",\n" + body[4:].lstrip()
+    return "WITH " + ",\n".join(ctes) + "\n" + body
+
+
+def _render(body: str, reference_date: date | None) -> str:
+    # The shared intermediates the body reads, directly or through another intermediate.
+    shared = shared_ctes()
+    needed: set[str] = set()
+    for cte in reversed(shared):
+        if _reads(body, cte.name) or any(_reads(s.body, cte.name) for s in shared if s.name in needed):
+            needed.add(cte.name)
+    texts = [body] + [cte.body for cte in shared if cte.name in needed]
+    used = [cte for name, cte in reference_ctes(reference_date).items() if any(_reads(t, name) for t in texts)]
+    used += [cte.text for cte in shared if cte.name in needed]
+    return _with(used, body)
 
 
 def render_sql(table: str, reference_date: date | None = None) -> str:
     """The finished statement of an analytics table: its SQL with the reference relations and shared
-    intermediates it reads prepended as CTEs (a WITH the file already has is extended, not nested).
-    The statement is self-contained, so any engine runs it as it is."""
-    body = _strip_comments(sql_text(table)).rstrip(";")
-    used = [cte for name, cte in reference_ctes(reference_date).items()
-            if re.search(rf"\b{name}\b", body)]
-    used += [cte.text for cte in shared_ctes() if re.search(rf"\b{cte.name}\b", body)]
-    if not used:
-        return body
-    if re.match(r"(?i)WITH\s", body):
-        return "WITH " + ",\n".join(used) + ",\n" + body[4:].lstrip()
-    return "WITH " + ",\n".join(used) + "\n" + body
+    intermediates it reads (also through another intermediate) prepended as CTEs, in dependency
+    order (a WITH the file already has is extended, not nested). The statement is self-contained,
+    so any engine runs it as it is."""
+    return _render(_strip_comments(sql_text(table)).rstrip(";"), reference_date)
+
+
+def render_shared(name: str) -> str:
+    """A self-contained SELECT of one shared intermediate (what an engine materialises)."""
+    return _render(f"SELECT * FROM {name}", None)
 
 
 def typed_select(table: str, sql: str) -> str:

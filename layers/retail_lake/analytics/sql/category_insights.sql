@@ -1,20 +1,26 @@
 -- category_insights: per category its revenue, units, margin (from profitability), the RFM segment
 -- that brings it the most revenue, and its age band and gender mix (shares of the category's
 -- revenue). Ties for the top segment / age band go to the alphabetically first name.
--- Reads: sales, customer_rfm and profitability (computed earlier in the same run), age_bands.
+-- transactions = distinct invoices, counted exactly without a distinct count over every line: the
+-- lines of one-line invoices plus COUNT(DISTINCT) over the lines of multi_line_invoices only.
+-- customers = distinct integer customer keys (customer_keys).
+-- Reads: sales, customer_rfm and profitability (computed earlier in the same run), age_bands,
+-- multi_line_invoices and customer_keys (shared intermediates).
 WITH per_category AS (
     SELECT
-        category,
-        SUM(price) AS revenue,
-        COUNT(DISTINCT invoice_no) AS transactions,
-        SUM(quantity) AS units,
-        COUNT(DISTINCT customer_id) AS customers,
+        s.category,
+        SUM(s.price) AS revenue,
+        SUM(CASE WHEN mi.invoice_no IS NULL THEN 1 ELSE 0 END) + COUNT(DISTINCT mi.invoice_no) AS transactions,
+        SUM(s.quantity) AS units,
+        COUNT(DISTINCT k.customer_key) AS customers,
         COUNT(*) AS lines,
-        AVG(CAST(age AS DOUBLE)) AS avg_age,
-        SUM(CASE WHEN gender = 'Female' THEN price ELSE 0 END) AS female_revenue,
-        SUM(CASE WHEN gender = 'Male' THEN price ELSE 0 END) AS male_revenue
-    FROM sales
-    GROUP BY category
+        AVG(CAST(s.age AS DOUBLE)) AS avg_age,
+        SUM(CASE WHEN s.gender = 'Female' THEN s.price ELSE 0 END) AS female_revenue,
+        SUM(CASE WHEN s.gender = 'Male' THEN s.price ELSE 0 END) AS male_revenue
+    FROM sales s
+    LEFT JOIN multi_line_invoices mi ON mi.invoice_no = s.invoice_no
+    LEFT JOIN customer_keys k ON k.customer_id = s.customer_id
+    GROUP BY s.category
 ),
 segment_revenue AS (
     SELECT s.category, r.segment, SUM(s.price) AS revenue

@@ -2,17 +2,16 @@
 -- invoice; for every later month the lake has sales in, `customers` counts the cohort's customers
 -- who bought that month (0 when none did), retention_rate = customers / cohort_size, and revenue
 -- is what the cohort spent that month. Month 0 holds the whole cohort (retention_rate 1).
--- Reads: sales, customer_totals (its first_invoice_date gives the cohort).
+-- Reads: invoices (one row per invoice), customer_totals (its first_invoice_date gives the cohort).
 WITH lines AS (
     SELECT
-        customer_id,
-        invoice_no,
-        price,
+        customer_key,
+        revenue AS price,
         CAST(date_trunc('month', invoice_date) AS DATE) AS activity_month
-    FROM sales
+    FROM invoices
 ),
 firsts AS (
-    SELECT customer_id, CAST(date_trunc('month', first_invoice_date) AS DATE) AS cohort_month
+    SELECT customer_key, CAST(date_trunc('month', first_invoice_date) AS DATE) AS cohort_month
     FROM customer_totals
 ),
 cohorts AS (
@@ -27,11 +26,11 @@ activity AS (
     SELECT
         f.cohort_month,
         l.activity_month,
-        COUNT(DISTINCT l.customer_id) AS customers,
-        COUNT(DISTINCT l.invoice_no) AS transactions,
+        COUNT(DISTINCT l.customer_key) AS customers,
+        COUNT(*) AS transactions,
         SUM(l.price) AS revenue
     FROM lines l
-    JOIN firsts f ON f.customer_id = l.customer_id
+    JOIN firsts f ON f.customer_key = l.customer_key
     GROUP BY f.cohort_month, l.activity_month
 ),
 grid AS (

@@ -4,14 +4,16 @@
 -- profitability (uploaded values, else reference/cost_assumptions.yaml, saying which in
 -- discount_basis / cost_basis). With assumed discounts every line of a category has the same
 -- rate, so the table shows the assumption, not an observed effect; discount_basis says so.
--- Reads: sales, cost_assumptions.
+-- transactions = distinct invoices, counted exactly without a distinct count over every line: the
+-- lines of one-line invoices plus COUNT(DISTINCT) over the lines of multi_line_invoices only.
+-- Reads: sales, cost_assumptions, multi_line_invoices (shared intermediate).
 WITH defaults AS (
     SELECT cost_ratio, discount_rate FROM cost_assumptions WHERE category = '(default)'
 ),
 lines AS (
     SELECT
         s.category,
-        s.invoice_no,
+        mi.invoice_no AS multi_invoice_no,
         s.quantity,
         s.price,
         COALESCE(a.discount_rate, d.discount_rate) AS assumed_rate,
@@ -23,6 +25,7 @@ lines AS (
     FROM sales s
     CROSS JOIN defaults d
     LEFT JOIN cost_assumptions a ON a.category = s.category
+    LEFT JOIN multi_line_invoices mi ON mi.invoice_no = s.invoice_no
 ),
 priced AS (
     SELECT
@@ -61,7 +64,7 @@ grouped AS (
         discount_band,
         band_order,
         COUNT(*) AS lines,
-        COUNT(DISTINCT invoice_no) AS transactions,
+        SUM(CASE WHEN multi_invoice_no IS NULL THEN 1 ELSE 0 END) + COUNT(DISTINCT multi_invoice_no) AS transactions,
         SUM(quantity) AS units,
         SUM(price) AS revenue,
         SUM(gross_revenue) AS gross_revenue,

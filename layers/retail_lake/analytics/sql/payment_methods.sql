@@ -2,53 +2,40 @@
 -- share = the method's transactions / all transactions in its group (breakdown, breakdown_value),
 -- so the shares of a group sum to 1; revenue_share does the same for revenue. Missing values
 -- read 'Unknown' (payment method, gender, age band); unknown malls are in region 'Unassigned'.
--- Reads: sales, stores, age_bands.
-WITH store_map AS (
-    SELECT shopping_mall, MAX(region) AS region
-    FROM stores
-    GROUP BY shopping_mall
-),
-age_map AS (
-    -- The band of each age present: a range join on the few distinct ages, then an equi-join on
-    -- the lines (a range join over every line costs far more).
-    SELECT a.age, b.age_band
-    FROM (SELECT DISTINCT age FROM sales WHERE age IS NOT NULL) a
-    JOIN age_bands b ON a.age BETWEEN b.min_age AND b.max_age
-),
-lines AS (
+-- Every breakdown reads `invoices` (one row per invoice with its payment method, age band, gender,
+-- store and region): transactions = COUNT(*), customers = distinct integer customer keys.
+-- Reads: invoices (shared intermediate).
+WITH lines AS (
     SELECT
-        s.invoice_no,
-        s.customer_id,
-        s.price,
-        COALESCE(s.payment_method, 'Unknown') AS payment_method,
-        COALESCE(b.age_band, 'Unknown') AS age_band,
-        COALESCE(s.gender, 'Unknown') AS gender,
-        s.shopping_mall AS store,
-        COALESCE(m.region, 'Unassigned') AS region
-    FROM sales s
-    LEFT JOIN age_map b ON b.age = s.age
-    LEFT JOIN store_map m ON m.shopping_mall = s.shopping_mall
+        customer_key,
+        revenue AS price,
+        COALESCE(payment_method, 'Unknown') AS payment_method,
+        age_band,
+        COALESCE(gender, 'Unknown') AS gender,
+        store,
+        region
+    FROM invoices
 ),
 grouped AS (
     SELECT 'overall' AS breakdown, 'all' AS breakdown_value, payment_method,
-           COUNT(DISTINCT invoice_no) AS transactions, SUM(price) AS revenue,
-           COUNT(DISTINCT customer_id) AS customers
+           COUNT(*) AS transactions, SUM(price) AS revenue,
+           COUNT(DISTINCT customer_key) AS customers
     FROM lines GROUP BY payment_method
     UNION ALL
     SELECT 'age_band', age_band, payment_method,
-           COUNT(DISTINCT invoice_no), SUM(price), COUNT(DISTINCT customer_id)
+           COUNT(*), SUM(price), COUNT(DISTINCT customer_key)
     FROM lines GROUP BY age_band, payment_method
     UNION ALL
     SELECT 'gender', gender, payment_method,
-           COUNT(DISTINCT invoice_no), SUM(price), COUNT(DISTINCT customer_id)
+           COUNT(*), SUM(price), COUNT(DISTINCT customer_key)
     FROM lines GROUP BY gender, payment_method
     UNION ALL
     SELECT 'store', store, payment_method,
-           COUNT(DISTINCT invoice_no), SUM(price), COUNT(DISTINCT customer_id)
+           COUNT(*), SUM(price), COUNT(DISTINCT customer_key)
     FROM lines GROUP BY store, payment_method
     UNION ALL
     SELECT 'region', region, payment_method,
-           COUNT(DISTINCT invoice_no), SUM(price), COUNT(DISTINCT customer_id)
+           COUNT(*), SUM(price), COUNT(DISTINCT customer_key)
     FROM lines GROUP BY region, payment_method
 )
 SELECT

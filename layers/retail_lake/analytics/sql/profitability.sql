@@ -5,7 +5,9 @@
 -- discount, else price x rate / (1 - rate). A row's cost_basis (discount_basis) is 'actual' only
 -- when every line in it had the real value, else 'assumed'; actual_cost_share says how much of
 -- the row's revenue had a real cost.
--- Reads: sales, stores, cost_assumptions.
+-- transactions = distinct invoices, counted exactly without a distinct count over every line: the
+-- lines of one-line invoices plus COUNT(DISTINCT) over the lines of multi_line_invoices only.
+-- Reads: sales, stores, cost_assumptions, multi_line_invoices (shared intermediate).
 WITH store_map AS (
     SELECT shopping_mall, MAX(region) AS region
     FROM stores
@@ -19,7 +21,7 @@ lines AS (
         s.category,
         s.shopping_mall AS store,
         COALESCE(m.region, 'Unassigned') AS region,
-        s.invoice_no,
+        mi.invoice_no AS multi_invoice_no,
         s.quantity,
         s.price,
         COALESCE(
@@ -34,6 +36,7 @@ lines AS (
     CROSS JOIN defaults d
     LEFT JOIN cost_assumptions a ON a.category = s.category
     LEFT JOIN store_map m ON m.shopping_mall = s.shopping_mall
+    LEFT JOIN multi_line_invoices mi ON mi.invoice_no = s.invoice_no
 ),
 costed AS (
     SELECT
@@ -53,7 +56,7 @@ grouped AS (
         COALESCE(category, 'All') AS category,
         COALESCE(store, 'All') AS store,
         COALESCE(region, 'All') AS region,
-        COUNT(DISTINCT invoice_no) AS transactions,
+        SUM(CASE WHEN multi_invoice_no IS NULL THEN 1 ELSE 0 END) + COUNT(DISTINCT multi_invoice_no) AS transactions,
         SUM(quantity) AS units,
         SUM(price) AS revenue,
         SUM(gross_revenue) AS gross_revenue,

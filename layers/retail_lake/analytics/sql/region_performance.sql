@@ -1,21 +1,11 @@
 -- region_performance: one row per region (side of the city); unknown malls form 'Unassigned'.
 -- Customers and transactions are counted distinct within the region, so a customer who shops in
 -- two regions counts in both (region customers do not sum to the lake's customers).
--- Reads: sales, stores.
-WITH store_map AS (
-    SELECT shopping_mall, MAX(region) AS region
-    FROM stores
-    GROUP BY shopping_mall
-),
-lines AS (
-    SELECT s.*, COALESCE(m.region, 'Unassigned') AS region
-    FROM sales s
-    LEFT JOIN store_map m ON m.shopping_mall = s.shopping_mall
-),
-store_revenue AS (
-    SELECT region, shopping_mall, SUM(price) AS revenue
-    FROM lines
-    GROUP BY region, shopping_mall
+-- Reads: invoices (shared intermediate: one row per invoice, with its store's region).
+WITH store_revenue AS (
+    SELECT region, store AS shopping_mall, SUM(revenue) AS revenue
+    FROM invoices
+    GROUP BY region, store
 ),
 top_store AS (
     SELECT region, MIN(shopping_mall) AS top_store
@@ -30,12 +20,12 @@ top_store AS (
 per_region AS (
     SELECT
         region,
-        COUNT(DISTINCT shopping_mall) AS stores,
-        SUM(price) AS revenue,
-        COUNT(DISTINCT invoice_no) AS transactions,
-        COUNT(DISTINCT customer_id) AS customers,
-        SUM(quantity) AS units
-    FROM lines
+        COUNT(DISTINCT store) AS stores,
+        SUM(revenue) AS revenue,
+        COUNT(*) AS transactions,
+        COUNT(DISTINCT customer_key) AS customers,
+        SUM(units) AS units
+    FROM invoices
     GROUP BY region
 )
 SELECT

@@ -4,17 +4,17 @@
 -- over years. is_peak / is_low flag the month(s) with the highest / lowest revenue. Growth is
 -- NULL when the earlier month has no sales. Months without sales have no row; a partly covered
 -- first or last month counts as it is (days_with_sales shows it).
--- Reads: sales.
+-- Reads: invoices (shared intermediate: one row per invoice).
 WITH monthly AS (
     SELECT
         CAST(date_trunc('month', invoice_date) AS DATE) AS "month",
         year(invoice_date) * 12 + month(invoice_date) - 1 AS month_index,
-        SUM(price) AS revenue,
-        COUNT(DISTINCT invoice_no) AS transactions,
-        COUNT(DISTINCT customer_id) AS customers,
-        SUM(quantity) AS units,
+        SUM(revenue) AS revenue,
+        COUNT(*) AS transactions,
+        COUNT(DISTINCT customer_key) AS customers,
+        SUM(units) AS units,
         COUNT(DISTINCT invoice_date) AS days_with_sales
-    FROM sales
+    FROM invoices
     GROUP BY CAST(date_trunc('month', invoice_date) AS DATE), year(invoice_date) * 12 + month(invoice_date) - 1
 ),
 stats AS (

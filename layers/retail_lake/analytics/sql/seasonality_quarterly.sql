@@ -1,19 +1,19 @@
 -- seasonality_quarterly: one row per calendar quarter that has sales, with the same measures as
 -- seasonality_monthly (index = quarter revenue / mean quarterly revenue; peak/low flags; growth
 -- against the previous quarter and the same quarter a year earlier).
--- Reads: sales.
+-- Reads: invoices (shared intermediate: one row per invoice).
 WITH quarterly AS (
     SELECT
         CAST(date_trunc('quarter', invoice_date) AS DATE) AS quarter_start,
         year(invoice_date) AS "year",
         quarter(invoice_date) AS "quarter",
         year(invoice_date) * 4 + quarter(invoice_date) - 1 AS quarter_index,
-        SUM(price) AS revenue,
-        COUNT(DISTINCT invoice_no) AS transactions,
-        COUNT(DISTINCT customer_id) AS customers,
-        SUM(quantity) AS units,
+        SUM(revenue) AS revenue,
+        COUNT(*) AS transactions,
+        COUNT(DISTINCT customer_key) AS customers,
+        SUM(units) AS units,
         COUNT(DISTINCT invoice_date) AS days_with_sales
-    FROM sales
+    FROM invoices
     GROUP BY CAST(date_trunc('quarter', invoice_date) AS DATE), year(invoice_date), quarter(invoice_date)
 ),
 stats AS (

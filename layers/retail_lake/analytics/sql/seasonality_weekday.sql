@@ -2,15 +2,15 @@
 -- Weekdays occur a different number of times in a date range, so the index compares average
 -- revenue per trading day: seasonality_index = the weekday's revenue per day with sales / the
 -- revenue per day with sales over all days. is_peak / is_low flag the best and worst weekday.
--- Reads: sales.
+-- Reads: invoices (shared intermediate: one row per invoice).
 WITH daily AS (
     SELECT
         invoice_date,
         isodow(invoice_date) AS day_of_week,
-        SUM(price) AS revenue,
-        COUNT(DISTINCT invoice_no) AS transactions,
-        SUM(quantity) AS units
-    FROM sales
+        SUM(revenue) AS revenue,
+        COUNT(*) AS transactions,
+        SUM(units) AS units
+    FROM invoices
     GROUP BY invoice_date, isodow(invoice_date)
 ),
 per_weekday AS (

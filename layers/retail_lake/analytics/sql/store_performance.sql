@@ -1,6 +1,7 @@
 -- store_performance: one row per store (shopping mall) with its district and region.
 -- Malls missing from `stores` keep their sales and land in the region 'Unassigned'.
--- Reads: sales, stores.
+-- transactions = invoices, customers = distinct customers (integer keys), from `invoices`.
+-- Reads: invoices (shared intermediate: one row per invoice of sales), stores.
 WITH store_map AS (
     SELECT shopping_mall, MAX(district) AS district, MAX(region) AS region
     FROM stores
@@ -8,15 +9,15 @@ WITH store_map AS (
 ),
 per_store AS (
     SELECT
-        s.shopping_mall AS store,
-        SUM(s.price) AS revenue,
-        COUNT(DISTINCT s.invoice_no) AS transactions,
-        COUNT(DISTINCT s.customer_id) AS customers,
-        SUM(s.quantity) AS units,
-        MIN(s.invoice_date) AS first_invoice_date,
-        MAX(s.invoice_date) AS last_invoice_date
-    FROM sales s
-    GROUP BY s.shopping_mall
+        i.store,
+        SUM(i.revenue) AS revenue,
+        COUNT(*) AS transactions,
+        COUNT(DISTINCT i.customer_key) AS customers,
+        SUM(i.units) AS units,
+        MIN(i.invoice_date) AS first_invoice_date,
+        MAX(i.invoice_date) AS last_invoice_date
+    FROM invoices i
+    GROUP BY i.store
 )
 SELECT
     p.store,
