@@ -9,7 +9,11 @@
 -- NTILE(5); with ties equal values always score the same and no score depends on customer ids.
 -- The segment comes from the (r_score, fm_score) grid in reference/rfm_segments.yaml (the rules,
 -- defined once, joined as the relation rfm_segment_rules).
--- Reads: sales, analytics_params, rfm_segment_rules.
+-- The scores are computed once per distinct value (recency_days and frequency have a few hundred /
+-- a few dozen; monetary fewer than customers) and joined back: one small window per axis instead of
+-- three sorts of every customer; same values as RANK/COUNT windows over all customers.
+-- Reads: invoices and customer_keys (shared intermediates), sales (latest invoice date),
+-- analytics_params, rfm_segment_rules.
 WITH params AS (
     SELECT COALESCE(
         (SELECT MAX(reference_date) FROM analytics_params),
@@ -18,40 +22,82 @@ WITH params AS (
 ),
 per_customer AS (
     SELECT
-        s.customer_id,
-        MIN(s.invoice_date) AS first_invoice_date,
-        MAX(s.invoice_date) AS last_invoice_date,
-        COUNT(DISTINCT s.invoice_no) AS frequency,
-        SUM(s.price) AS monetary,
+        i.customer_key,
+        MIN(i.invoice_date) AS first_invoice_date,
+        MAX(i.invoice_date) AS last_invoice_date,
+        COUNT(*) AS frequency,
+        SUM(i.revenue) AS monetary,
         p.reference_date
-    FROM sales s
+    FROM invoices i
     CROSS JOIN params p
-    WHERE s.invoice_date <= p.reference_date
-    GROUP BY s.customer_id, p.reference_date
+    WHERE i.invoice_date <= p.reference_date
+    GROUP BY i.customer_key, p.reference_date
 ),
 measured AS (
     SELECT
         c.*,
-        date_diff('day', c.last_invoice_date, c.reference_date) AS recency_days,
-        COUNT(*) OVER () AS customers
+        k.customer_id,
+        date_diff('day', c.last_invoice_date, c.reference_date) AS recency_days
     FROM per_customer c
+    LEFT JOIN customer_keys k ON k.customer_key = c.customer_key
+),
+r_values AS (
+    SELECT recency_days, COUNT(*) AS n FROM measured GROUP BY recency_days
+),
+r_scores AS (
+    -- cum = last position of the tie group, cum - n + 1 its first: rank_low - 1 + rank_high = 2 cum - n
+    SELECT
+        recency_days,
+        1 + CAST(FLOOR(CAST(5 * (2 * cum - n) AS DOUBLE) / (2 * customers)) AS INTEGER) AS score
+    FROM (
+        SELECT
+            recency_days,
+            n,
+            CAST(SUM(n) OVER (ORDER BY recency_days DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS cum,
+            CAST(SUM(n) OVER () AS BIGINT) AS customers
+        FROM r_values
+    ) positions
+),
+f_values AS (
+    SELECT frequency, COUNT(*) AS n FROM measured GROUP BY frequency
+),
+f_scores AS (
+    -- cum = last position of the tie group, cum - n + 1 its first: rank_low - 1 + rank_high = 2 cum - n
+    SELECT
+        frequency,
+        1 + CAST(FLOOR(CAST(5 * (2 * cum - n) AS DOUBLE) / (2 * customers)) AS INTEGER) AS score
+    FROM (
+        SELECT
+            frequency,
+            n,
+            CAST(SUM(n) OVER (ORDER BY frequency ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS cum,
+            CAST(SUM(n) OVER () AS BIGINT) AS customers
+        FROM f_values
+    ) positions
+),
+m_values AS (
+    SELECT monetary, COUNT(*) AS n FROM measured GROUP BY monetary
+),
+m_scores AS (
+    -- cum = last position of the tie group, cum - n + 1 its first: rank_low - 1 + rank_high = 2 cum - n
+    SELECT
+        monetary,
+        1 + CAST(FLOOR(CAST(5 * (2 * cum - n) AS DOUBLE) / (2 * customers)) AS INTEGER) AS score
+    FROM (
+        SELECT
+            monetary,
+            n,
+            CAST(SUM(n) OVER (ORDER BY monetary ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS cum,
+            CAST(SUM(n) OVER () AS BIGINT) AS customers
+        FROM m_values
+    ) positions
 ),
 scored AS (
-    SELECT
-        m.*,
-        1 + CAST(FLOOR(CAST(5 * (
-            RANK() OVER (ORDER BY m.recency_days DESC) - 1
-            + COUNT(*) OVER (ORDER BY m.recency_days DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-        ) AS DOUBLE) / (2 * m.customers)) AS INTEGER) AS r_score,
-        1 + CAST(FLOOR(CAST(5 * (
-            RANK() OVER (ORDER BY m.frequency) - 1
-            + COUNT(*) OVER (ORDER BY m.frequency RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-        ) AS DOUBLE) / (2 * m.customers)) AS INTEGER) AS f_score,
-        1 + CAST(FLOOR(CAST(5 * (
-            RANK() OVER (ORDER BY m.monetary) - 1
-            + COUNT(*) OVER (ORDER BY m.monetary RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-        ) AS DOUBLE) / (2 * m.customers)) AS INTEGER) AS m_score
+    SELECT m.*, r.score AS r_score, f.score AS f_score, ms.score AS m_score
     FROM measured m
+    LEFT JOIN r_scores r ON r.recency_days = m.recency_days
+    LEFT JOIN f_scores f ON f.frequency = m.frequency
+    LEFT JOIN m_scores ms ON ms.monetary = m.monetary
 ),
 with_fm AS (
     SELECT sc.*, CAST(FLOOR(CAST(sc.f_score + sc.m_score + 1 AS DOUBLE) / 2) AS INTEGER) AS fm_score
@@ -75,4 +121,4 @@ SELECT
 FROM with_fm w
 LEFT JOIN rfm_segment_rules g
     ON w.r_score BETWEEN g.r_min AND g.r_max AND w.fm_score BETWEEN g.fm_min AND g.fm_max
-ORDER BY w.customer_id
+ORDER BY w.customer_key

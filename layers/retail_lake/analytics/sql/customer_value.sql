@@ -3,19 +3,20 @@
 -- fixed size: the top 10 % are the first ceil(10 % of customers); spend tiers are 'high' (first
 -- ceil(20 %)), 'medium' (up to ceil(50 %)) and 'low' (the rest). tier_revenue_share is the share of
 -- all revenue held by the customer's tier; cumulative_revenue_share is the Pareto curve.
+-- Ties are broken by customer_key, which is numbered in customer_id order (customer_keys).
 -- Reads: customer_totals (per-customer totals of sales, sql/_shared/).
 WITH per_customer AS (
-    SELECT customer_id, revenue, transactions, first_invoice_date, last_invoice_date
+    SELECT customer_key, customer_id, revenue, transactions, first_invoice_date, last_invoice_date
     FROM customer_totals
 ),
 ranked AS (
     SELECT
         c.*,
-        ROW_NUMBER() OVER (ORDER BY c.revenue DESC, c.customer_id) AS revenue_rank,
+        ROW_NUMBER() OVER (ORDER BY c.revenue DESC, c.customer_key) AS revenue_rank,
         COUNT(*) OVER () AS customers,
         SUM(c.revenue) OVER () AS total_revenue,
         SUM(c.revenue) OVER (
-            ORDER BY c.revenue DESC, c.customer_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+            ORDER BY c.revenue DESC, c.customer_key ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS cumulative_revenue
     FROM per_customer c
 ),
@@ -29,6 +30,11 @@ tiered AS (
             ELSE 'low'
         END AS spend_tier
     FROM ranked r
+),
+tiers AS (
+    SELECT spend_tier, COUNT(*) AS tier_customers, SUM(revenue) AS tier_revenue
+    FROM tiered
+    GROUP BY spend_tier
 )
 SELECT
     t.customer_id,
@@ -41,10 +47,10 @@ SELECT
     CAST(t.cumulative_revenue AS DOUBLE) / NULLIF(t.total_revenue, 0) AS cumulative_revenue_share,
     t.is_top_10_pct,
     t.spend_tier,
-    COUNT(*) OVER (PARTITION BY t.spend_tier) AS tier_customers,
-    CAST(SUM(t.revenue) OVER (PARTITION BY t.spend_tier) AS DOUBLE) / NULLIF(t.total_revenue, 0)
-        AS tier_revenue_share,
+    g.tier_customers,
+    CAST(g.tier_revenue AS DOUBLE) / NULLIF(t.total_revenue, 0) AS tier_revenue_share,
     t.first_invoice_date,
     t.last_invoice_date
 FROM tiered t
+JOIN tiers g ON g.spend_tier = t.spend_tier
 ORDER BY t.revenue_rank

@@ -6,22 +6,24 @@
 -- attribute is the smallest value of its lines (MIN, NULLs ignored): the invoice and all its
 -- revenue count once, under that customer / date / store / payment method, never twice.
 -- region/district come from `stores` (unknown malls: region 'Unassigned'), age_band from age_bands
--- (missing age: 'Unknown'); customer_key from customer_keys.
+-- (missing age: 'Unknown'); customer_key from customer_keys (joined on the lines, so the 10M-row
+-- aggregation carries an integer, not the customer_id string; customer_keys maps it back).
 -- Reads: sales, stores, age_bands, customer_keys.
 WITH per_invoice AS (
     SELECT
-        invoice_no,
-        MIN(customer_id) AS customer_id,
-        MIN(invoice_date) AS invoice_date,
-        MIN(shopping_mall) AS store,
-        MIN(payment_method) AS payment_method,
-        MIN(gender) AS gender,
-        MIN(age) AS age,
-        SUM(price) AS revenue,
-        SUM(quantity) AS units,
+        s.invoice_no,
+        MIN(k.customer_key) AS customer_key,
+        MIN(s.invoice_date) AS invoice_date,
+        MIN(s.shopping_mall) AS store,
+        MIN(s.payment_method) AS payment_method,
+        MIN(s.gender) AS gender,
+        MIN(s.age) AS age,
+        SUM(s.price) AS revenue,
+        SUM(s.quantity) AS units,
         COUNT(*) AS lines
-    FROM sales
-    GROUP BY invoice_no
+    FROM sales s
+    LEFT JOIN customer_keys k ON k.customer_id = s.customer_id
+    GROUP BY s.invoice_no
 ),
 store_map AS (
     SELECT shopping_mall, MAX(district) AS district, MAX(region) AS region
@@ -36,8 +38,7 @@ age_map AS (
 )
 SELECT
     i.invoice_no,
-    i.customer_id,
-    k.customer_key,
+    i.customer_key,
     i.invoice_date,
     i.store,
     m.district,
@@ -50,6 +51,5 @@ SELECT
     i.units,
     i.lines
 FROM per_invoice i
-LEFT JOIN customer_keys k ON k.customer_id = i.customer_id
 LEFT JOIN store_map m ON m.shopping_mall = i.store
 LEFT JOIN age_map b ON b.age = i.age
