@@ -49,8 +49,8 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-# The columns of `sales` the analytics SQL reads. The engine materialises only these (lineage and
-# partition columns stay in the lake), which roughly halves the memory `sales` takes.
+# The columns of `sales` the analytics SQL reads. The engine reads only these (lineage and
+# partition columns stay in the lake).
 ANALYTICS_COLUMNS = (
     "invoice_no", "customer_id", "gender", "age", "category", "quantity", "price", "payment_method",
     "invoice_date", "shopping_mall", "discount", "unit_cost",
@@ -60,9 +60,29 @@ ANALYTICS_COLUMNS = (
 DEFAULT_MEMORY_LIMIT = "1400MB"
 
 
+# The per-invoice aggregation of sql/_shared/invoices.sql and, for lakes where every invoice is a
+# single line, the same relation without the grouping (DuckDB engine only; see _shared_sql).
+_PER_INVOICE = re.compile(r"per_invoice AS \(\s*SELECT.*?GROUP BY s\.invoice_no\s*\)", re.DOTALL)
+_SINGLE_LINE_PER_INVOICE = """per_invoice AS (
+    SELECT
+        k.customer_key AS customer_key,
+        s.invoice_date AS invoice_date,
+        s.shopping_mall AS store,
+        s.payment_method AS payment_method,
+        s.gender AS gender,
+        s.age AS age,
+        s.price AS revenue,
+        s.quantity AS units,
+        1 AS lines
+    FROM sales s
+    LEFT JOIN customer_keys k ON k.customer_id = s.customer_id
+)"""
+
+
 class DuckDBEngine:
-    """The embedded engine: `sales` is materialised once into a DuckDB table, every table's SQL
-    runs against it, results are written to a local temp folder and uploaded through Storage."""
+    """The embedded engine: `sales` is a view over the curated Parquet files (or, when some invoice
+    has several rows, a table resolved once), every table's SQL runs against it, results are
+    written to a local temp folder and uploaded through Storage."""
 
     name = "duckdb"
 
@@ -78,6 +98,7 @@ class DuckDBEngine:
             settings, str(Path(self._tmp.name) / "run.duckdb"), memory_limit=DEFAULT_MEMORY_LIMIT
         )
         self._shared: dict[str, str] = {}  # rendered shared CTE -> the table holding its rows
+        self._single_line = False  # set by load_sources: no invoice has several rows
         # Row order of sources and intermediates does not matter (every result has an ORDER BY, and
         # write_table keeps it); not keeping it lets DuckDB load and aggregate in parallel with less
         # memory.
@@ -87,6 +108,10 @@ class DuckDBEngine:
         listed = [o for o in self.storage.list("curated/sales/") if o.key.endswith(".parquet")]
         register_curated(self.con, self.storage, self.settings)
         self._materialise_sales()
+        if self._single_line:  # every invoice is one line: no multi-line invoices to compute
+            empty = next(c for c in shared_ctes() if c.name == "multi_line_invoices")
+            self.con.execute("CREATE TABLE shared_multi_line_invoices (invoice_no VARCHAR)")
+            self._shared[empty.text] = "shared_multi_line_invoices"
         self.con.execute("CREATE TABLE stores_materialised AS SELECT * FROM stores")
         self.con.execute("DROP VIEW stores")
         self.con.execute("ALTER TABLE stores_materialised RENAME TO stores")
@@ -101,22 +126,33 @@ class DuckDBEngine:
         return SourceSnapshot(len(listed), digest, rows, max_uploaded_at, max_invoice_date)
 
     def _materialise_sales(self) -> None:
-        """`sales` as a table, resolved exactly like the view but without its cost where it is moot.
+        """`sales` resolved exactly like the view, without its cost where it is moot.
 
         The view ranks every row of sales_versions by invoice_no (two window functions: a sort of
         all rows). Its result for an invoice depends only on that invoice's rows, and an invoice
         with a single row in sales_versions always wins as it is. So only invoices with several
-        rows (multi-line invoices, re-uploads, redelivered copies) go through the view's SQL; all
-        other rows are copied straight. On a compacted lake of one-line invoices that is none.
+        rows (multi-line invoices, re-uploads, redelivered copies) go through the view's SQL.
+        When there are none (a compacted lake of one-line invoices), `sales` is a plain view of the
+        needed columns over the curated Parquet files: nothing is copied, and every invoice is one
+        line, so `multi_line_invoices` is empty and `invoices` needs no grouping (_shared_sql).
+        Otherwise `sales` is a table: the other rows copied straight, those invoices resolved.
         """
         cols = ", ".join(f'"{c}"' for c in ANALYTICS_COLUMNS)
+        # The invoice numbers with several rows: grouped first on their 64-bit hash (an integer
+        # grouping, far cheaper than one of 10M strings), then exactly, on the strings of the
+        # candidate rows only (equal numbers have equal hashes; a collision only adds a candidate).
         self.con.execute(
             "CREATE TEMP TABLE multi_row_invoices AS "
-            "SELECT invoice_no FROM sales_versions GROUP BY invoice_no HAVING COUNT(*) > 1"
+            "SELECT invoice_no FROM sales_versions WHERE hash(invoice_no) IN ("
+            "SELECT h FROM (SELECT hash(invoice_no) AS h FROM sales_versions) AS hashed "
+            "GROUP BY h HAVING COUNT(*) > 1) "
+            "GROUP BY invoice_no HAVING COUNT(*) > 1"
         )
         several = self.con.execute("SELECT COUNT(*) FROM multi_row_invoices").fetchone()[0]
+        self.con.execute("DROP VIEW sales")
         if not several:
-            self.con.execute(f"CREATE TABLE sales_materialised AS SELECT {cols} FROM sales_versions")
+            self.con.execute(f"CREATE VIEW sales AS SELECT {cols} FROM sales_versions")
+            self._single_line = True
         else:
             self.con.execute(
                 "CREATE TEMP VIEW sales_versions_multi AS SELECT * FROM sales_versions "
@@ -124,15 +160,26 @@ class DuckDBEngine:
             )
             view = re.sub(r"\bsales_versions\b", "sales_versions_multi", read_sql("views/sales.sql"))
             self.con.execute(
-                f"CREATE TABLE sales_materialised AS "
+                f"CREATE TABLE sales AS "
                 f"SELECT {cols} FROM sales_versions "
                 f"WHERE invoice_no NOT IN (SELECT invoice_no FROM multi_row_invoices) "
                 f"UNION ALL SELECT {cols} FROM ({view}) AS resolved"
             )
             self.con.execute("DROP VIEW sales_versions_multi")
         self.con.execute("DROP TABLE multi_row_invoices")
-        self.con.execute("DROP VIEW sales")
-        self.con.execute("ALTER TABLE sales_materialised RENAME TO sales")
+
+    def _shared_sql(self, name: str, sql: str) -> str:
+        """The statement computing a shared intermediate. With one-line invoices only, `invoices`
+        takes each line as its invoice (an aggregate over one row is that row's value), cast to
+        the column types of the grouped statement: the same rows with the same types."""
+        if name != "invoices" or not self._single_line:
+            return sql
+        single, count = _PER_INVOICE.subn(lambda _: _SINGLE_LINE_PER_INVOICE, sql)
+        if count != 1:
+            raise RuntimeError("sql/_shared/invoices.sql: per_invoice CTE not found for the one-line path")
+        types = self.con.execute(f"DESCRIBE {sql}").fetchall()
+        cast = ", ".join(f'CAST(one_line."{c[0]}" AS {c[1]}) AS "{c[0]}"' for c in types)
+        return f"SELECT {cast} FROM ({single}) AS one_line"
 
     def write_table(self, table: str, sql: str, key: str) -> int:
         sql = self._use_shared(sql)
@@ -171,9 +218,8 @@ class DuckDBEngine:
             held = self._shared.get(cte.text)
             if held is None:
                 held = f"shared_{cte.name}"
-                self.con.execute(
-                    f"CREATE OR REPLACE TABLE {held} AS {self._use_shared(render_shared(cte.name), before=cte.name)}"
-                )
+                rendered = self._use_shared(render_shared(cte.name), before=cte.name)
+                self.con.execute(f"CREATE OR REPLACE TABLE {held} AS {self._shared_sql(cte.name, rendered)}")
                 self._shared[cte.text] = held
             sql = sql.replace(cte.text, f"{cte.name} AS (SELECT * FROM {held})")
         return sql

@@ -8,6 +8,8 @@
 -- region/district come from `stores` (unknown malls: region 'Unassigned'), age_band from age_bands
 -- (missing age: 'Unknown'); customer_key from customer_keys (joined on the lines, so the 10M-row
 -- aggregation carries an integer, not the customer_id string; customer_keys maps it back).
+-- No invoice_no: no table needs it (multi_line_invoices reads sales), and leaving it out keeps 10M
+-- strings out of this table. The DuckDB engine skips the grouping when every invoice is one line.
 -- Reads: sales, stores, age_bands, customer_keys.
 WITH per_invoice AS (
     SELECT
@@ -37,7 +39,6 @@ age_map AS (
     JOIN age_bands b ON a.age BETWEEN b.min_age AND b.max_age
 )
 SELECT
-    i.invoice_no,
     i.customer_key,
     i.invoice_date,
     i.store,
