@@ -5,11 +5,11 @@
 -- customer, date, store, payment method, gender and age. Should a messy invoice carry two, each
 -- attribute is the smallest value of its lines (MIN, NULLs ignored): the invoice and all its
 -- revenue count once, under that customer / date / store / payment method, never twice.
--- region/district come from `stores` (unknown malls: region 'Unassigned'), age_band from age_bands
+-- region comes from `stores` (unknown malls: region 'Unassigned'), age_band from age_bands
 -- (missing age: 'Unknown'); customer_key from customer_keys (joined on the lines, so the 10M-row
 -- aggregation carries an integer, not the customer_id string; customer_keys maps it back).
--- No invoice_no: no table needs it (multi_line_invoices reads sales), and leaving it out keeps 10M
--- strings out of this table. The DuckDB engine skips the grouping when every invoice is one line.
+-- No invoice_no and no district: no table reads them here (multi_line_invoices reads sales,
+-- store_performance joins `stores` itself), and each would add 10M values to this table. The DuckDB engine skips the grouping when every invoice is one line.
 -- Reads: sales, stores, age_bands, customer_keys.
 WITH per_invoice AS (
     SELECT
@@ -28,7 +28,7 @@ WITH per_invoice AS (
     GROUP BY s.invoice_no
 ),
 store_map AS (
-    SELECT shopping_mall, MAX(district) AS district, MAX(region) AS region
+    SELECT shopping_mall, MAX(region) AS region
     FROM stores
     GROUP BY shopping_mall
 ),
@@ -42,7 +42,6 @@ SELECT
     i.customer_key,
     i.invoice_date,
     i.store,
-    m.district,
     COALESCE(m.region, 'Unassigned') AS region,
     i.payment_method,
     i.gender,
