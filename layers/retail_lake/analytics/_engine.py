@@ -55,6 +55,7 @@ ANALYTICS_COLUMNS = (
     "invoice_no", "customer_id", "gender", "age", "category", "quantity", "price", "payment_method",
     "invoice_date", "shopping_mall", "discount", "unit_cost",
 )
+MONEY_COLUMNS = frozenset({"price", "discount", "unit_cost"})
 # Without DUCKDB_MEMORY_LIMIT: the aggregations of 10M lines fit below it, and beyond it DuckDB
 # spills to the temp folder instead of growing (the bench's target is a 2 GB peak).
 DEFAULT_MEMORY_LIMIT = "1400MB"
@@ -137,7 +138,12 @@ class DuckDBEngine:
         line, so `multi_line_invoices` is empty and `invoices` needs no grouping (_shared_sql).
         Otherwise `sales` is a table: the other rows copied straight, those invoices resolved.
         """
-        cols = ", ".join(f'"{c}"' for c in ANALYTICS_COLUMNS)
+        # Money as DECIMAL: sums are exact and so the same in every run, whatever order the
+        # threads add them in (DOUBLE sums drift in the last bit and move customers across RFM
+        # quintile edges between runs). Outputs are cast back to lake_schemas types.
+        cols = ", ".join(
+            f'CAST("{c}" AS DECIMAL(18, 4)) AS "{c}"' if c in MONEY_COLUMNS else f'"{c}"' for c in ANALYTICS_COLUMNS
+        )
         # The invoice numbers with several rows: grouped first on their 64-bit hash (an integer
         # grouping, far cheaper than one of 10M strings), then exactly, on the strings of the
         # candidate rows only (equal numbers have equal hashes; a collision only adds a candidate).
