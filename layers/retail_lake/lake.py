@@ -20,7 +20,8 @@ from retail_lake.storage import LocalStorage, Storage, open_storage
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["CURATED_PREFIXES", "connect", "local_root", "new_duckdb", "read_sql", "sql_literal"]
+__all__ = ["CURATED_PREFIXES", "connect", "local_root", "new_duckdb", "parquet_files", "read_sql", "register_curated",
+           "register_parquet", "sql_literal"]
 
 # Table -> prefix of its Parquet files (relative to the lake root).
 CURATED_PREFIXES = {
@@ -89,11 +90,11 @@ def local_root(storage: Storage, prefix: str, settings: Settings | None = None) 
     return cache
 
 
-def _parquet_files(root: Path) -> list[str]:
+def parquet_files(root: Path) -> list[str]:
     return sorted(str(p) for p in root.rglob("*.parquet") if not p.name.startswith(".tmp-"))
 
 
-def _register_parquet(con: duckdb.DuckDBPyConnection, name: str, files: list[str], spec: schemas.Table,
+def register_parquet(con: duckdb.DuckDBPyConnection, name: str, files: list[str], spec: schemas.Table,
                       hive: bool) -> None:
     if not files:
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {spec.empty_select_sql()}")
@@ -107,11 +108,21 @@ def _register_parquet(con: duckdb.DuckDBPyConnection, name: str, files: list[str
     )
 
 
-def register_curated(con: duckdb.DuckDBPyConnection, storage: Storage, settings: Settings | None = None) -> None:
-    """Create the curated views: sales_versions, sales, stores, quarantine_sales, ingest_log."""
-    for name, prefix in CURATED_PREFIXES.items():
+def register_curated(
+    con: duckdb.DuckDBPyConnection,
+    storage: Storage,
+    settings: Settings | None = None,
+    tables: tuple[str, ...] = tuple(CURATED_PREFIXES),
+) -> None:
+    """Create the curated views (sales_versions, sales, stores, quarantine_sales, ingest_log).
+
+    ``tables`` limits which are registered, so a job that reads only sales and stores does not
+    mirror the quarantine and audit files of an S3 lake.
+    """
+    for name in tables:
+        prefix = CURATED_PREFIXES[name]
         spec = schemas.table("sales" if name == "sales_versions" else name)
-        files = _parquet_files(local_root(storage, prefix, settings))
+        files = parquet_files(local_root(storage, prefix, settings))
         if name == "stores" and not files:
             default = resources.files("retail_lake").joinpath("reference", "stores_default.csv")
             header = default.read_text(encoding="utf-8").splitlines()[0].split(",")
@@ -124,8 +135,9 @@ def register_curated(con: duckdb.DuckDBPyConnection, storage: Storage, settings:
                 "header = true, all_varchar = true)"
             )
             continue
-        _register_parquet(con, name, files, spec, hive=name == "sales_versions")
-    con.execute(f"CREATE OR REPLACE VIEW sales AS {read_sql('views/sales.sql')}")
+        register_parquet(con, name, files, spec, hive=name == "sales_versions")
+    if "sales_versions" in tables:
+        con.execute(f"CREATE OR REPLACE VIEW sales AS {read_sql('views/sales.sql')}")
 
 
 def connect(lake: str | Storage | None = None, settings: Settings | None = None) -> duckdb.DuckDBPyConnection:

@@ -162,7 +162,7 @@ class AthenaEngine:
             return
         con = new_duckdb(self.settings)
         try:
-            register_curated(con, self.storage, self.settings)
+            register_curated(con, self.storage, self.settings, tables=("sales_versions", "stores"))
             out = Path(self._tmp.name) / "stores.parquet"
             cols = ", ".join(f'CAST("{c.name}" AS {c.duckdb_type}) AS "{c.name}"'
                              for c in schemas.table("stores").columns)

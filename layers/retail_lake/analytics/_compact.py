@@ -19,7 +19,7 @@ from pathlib import Path
 
 from retail_lake import schemas
 from retail_lake.config import Settings
-from retail_lake.lake import _register_parquet, new_duckdb, read_sql, sql_literal
+from retail_lake.lake import new_duckdb, read_sql, register_parquet, sql_literal
 from retail_lake.storage import ObjectInfo, Storage
 
 SALES_PREFIX = "curated/sales/"
@@ -103,7 +103,7 @@ def _compact_partition(storage: Storage, partition: str, keys: list[str], settin
             files.append(str(local if local is not None else storage.download(key, workdir / "in" / key)))
         con = new_duckdb(settings)
         try:
-            _register_parquet(con, "sales_versions", files, spec, hive=True)
+            register_parquet(con, "sales_versions", files, spec, hive=True)
             rows_read = con.execute("SELECT COUNT(*) FROM sales_versions").fetchone()[0]
             cols = ", ".join(f'CAST("{c.name}" AS {c.duckdb_type}) AS "{c.name}"' for c in spec.columns)
             out = workdir / "compacted.parquet"

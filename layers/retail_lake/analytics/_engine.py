@@ -107,7 +107,7 @@ class DuckDBEngine:
 
     def load_sources(self) -> SourceSnapshot:
         listed = [o for o in self.storage.list("curated/sales/") if o.key.endswith(".parquet")]
-        register_curated(self.con, self.storage, self.settings)
+        register_curated(self.con, self.storage, self.settings, tables=("sales_versions", "stores"))
         self._materialise_sales()
         if self._single_line:  # every invoice is one line: no multi-line invoices to compute
             empty = next(c for c in shared_ctes() if c.name == "multi_line_invoices")

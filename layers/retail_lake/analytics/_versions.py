@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from retail_lake import schemas
 from retail_lake.analytics._tables import RUNS_TABLE, TABLE_NAMES
 from retail_lake.config import Settings
-from retail_lake.lake import _parquet_files, _register_parquet, local_root, sql_literal
+from retail_lake.lake import local_root, parquet_files, register_parquet, sql_literal
 from retail_lake.storage import Storage
 
 if TYPE_CHECKING:
@@ -119,5 +119,5 @@ def register_analytics(con: duckdb.DuckDBPyConnection, storage: Storage, setting
             path = _local_copy(storage, pointer["key"], settings)
         cols = ", ".join(f'CAST("{c.name}" AS {c.duckdb_type}) AS "{c.name}"' for c in spec.columns)
         con.execute(f'CREATE OR REPLACE VIEW "{table}" AS SELECT {cols} FROM read_parquet({sql_literal(str(path))})')
-    runs = _parquet_files(local_root(storage, table_prefix(RUNS_TABLE), settings))
-    _register_parquet(con, RUNS_TABLE, runs, schemas.table(RUNS_TABLE), hive=False)
+    runs = parquet_files(local_root(storage, table_prefix(RUNS_TABLE), settings))
+    register_parquet(con, RUNS_TABLE, runs, schemas.table(RUNS_TABLE), hive=False)
