@@ -2,31 +2,35 @@
 -- that brings it the most revenue, and its age band and gender mix (shares of the category's
 -- revenue). Ties for the top segment / age band go to the alphabetically first name.
 -- transactions = distinct invoices, counted exactly without a distinct count over every line: the
--- lines of one-line invoices plus COUNT(DISTINCT) over the lines of multi_line_invoices only.
--- customers = distinct integer customer keys (customer_keys).
--- Reads: sales, customer_rfm and profitability (computed earlier in the same run), age_bands,
--- multi_line_invoices and customer_keys (shared intermediates).
+-- lines of one-line invoices plus COUNT(DISTINCT) over the lines of multi-line invoices only.
+-- customers = distinct integer customer keys; a customer's segment is joined on that key too
+-- (customer_rfm's customer_id mapped through customer_keys once per customer, not once per line).
+-- Reads: sale_lines and customer_keys (shared intermediates), customer_rfm and profitability
+-- (computed earlier in the same run).
 WITH per_category AS (
     SELECT
         s.category,
         SUM(s.price) AS revenue,
-        SUM(CASE WHEN mi.invoice_no IS NULL THEN 1 ELSE 0 END) + COUNT(DISTINCT mi.invoice_no) AS transactions,
+        SUM(CASE WHEN s.multi_invoice_no IS NULL THEN 1 ELSE 0 END) + COUNT(DISTINCT s.multi_invoice_no) AS transactions,
         SUM(s.quantity) AS units,
-        COUNT(DISTINCT k.customer_key) AS customers,
+        COUNT(DISTINCT s.customer_key) AS customers,
         COUNT(*) AS lines,
         AVG(CAST(s.age AS DOUBLE)) AS avg_age,
         SUM(CASE WHEN s.gender = 'Female' THEN s.price ELSE 0 END) AS female_revenue,
         SUM(CASE WHEN s.gender = 'Male' THEN s.price ELSE 0 END) AS male_revenue
-    FROM sales s
-    LEFT JOIN multi_line_invoices mi ON mi.invoice_no = s.invoice_no
-    LEFT JOIN customer_keys k ON k.customer_id = s.customer_id
+    FROM sale_lines s
     GROUP BY s.category
 ),
+customer_segments AS (
+    SELECT k.customer_key, r.segment
+    FROM customer_rfm r
+    JOIN customer_keys k ON k.customer_id = r.customer_id
+),
 segment_revenue AS (
-    SELECT s.category, r.segment, SUM(s.price) AS revenue
-    FROM sales s
-    JOIN customer_rfm r ON r.customer_id = s.customer_id
-    GROUP BY s.category, r.segment
+    SELECT s.category, g.segment, SUM(s.price) AS revenue
+    FROM sale_lines s
+    JOIN customer_segments g ON g.customer_key = s.customer_key
+    GROUP BY s.category, g.segment
 ),
 top_segment AS (
     SELECT category, MIN(segment) AS top_segment, MIN(revenue) AS top_segment_revenue
@@ -38,18 +42,10 @@ top_segment AS (
     WHERE segment_rank = 1
     GROUP BY category
 ),
-age_map AS (
-    -- The band of each age present: a range join on the few distinct ages, then an equi-join on
-    -- the lines (a range join over every line costs far more).
-    SELECT a.age, b.age_band
-    FROM (SELECT DISTINCT age FROM sales WHERE age IS NOT NULL) a
-    JOIN age_bands b ON a.age BETWEEN b.min_age AND b.max_age
-),
 age_revenue AS (
-    SELECT s.category, COALESCE(b.age_band, 'Unknown') AS age_band, SUM(s.price) AS revenue
-    FROM sales s
-    LEFT JOIN age_map b ON b.age = s.age
-    GROUP BY s.category, COALESCE(b.age_band, 'Unknown')
+    SELECT s.category, s.age_band, SUM(s.price) AS revenue
+    FROM sale_lines s
+    GROUP BY s.category, s.age_band
 ),
 top_age AS (
     SELECT category, MIN(age_band) AS top_age_band, MIN(revenue) AS top_age_band_revenue

@@ -12,34 +12,61 @@
 -- The scores are computed once per distinct value (recency_days and frequency have a few hundred /
 -- a few dozen; monetary fewer than customers) and joined back: one small window per axis instead of
 -- three sorts of every customer; same values as RANK/COUNT windows over all customers.
--- Reads: invoices and customer_keys (shared intermediates), sales (latest invoice date),
--- analytics_params, rfm_segment_rules.
-WITH params AS (
-    SELECT COALESCE(
-        (SELECT MAX(reference_date) FROM analytics_params),
-        (SELECT MAX(invoice_date) FROM sales)
-    ) AS reference_date
+-- Reads: customer_totals, invoices and customer_keys (shared intermediates), sales (latest invoice
+-- date), analytics_params, rfm_segment_rules.
+WITH latest AS (
+    SELECT MAX(invoice_date) AS latest_invoice_date FROM sales
+),
+params AS (
+    SELECT
+        COALESCE((SELECT MAX(reference_date) FROM analytics_params), l.latest_invoice_date) AS reference_date,
+        COALESCE((SELECT MAX(reference_date) FROM analytics_params), l.latest_invoice_date)
+            >= l.latest_invoice_date AS covers_all_invoices
+    FROM latest l
 ),
 per_customer AS (
+    -- Every invoice counts (the reference date is on or after the latest one, the default):
+    -- the per-customer totals the run shares with customer_value and cohort_retention.
     SELECT
-        i.customer_key,
-        MIN(i.invoice_date) AS first_invoice_date,
-        MAX(i.invoice_date) AS last_invoice_date,
-        COUNT(*) AS frequency,
-        SUM(i.revenue) AS monetary,
-        p.reference_date
-    FROM invoices i
+        t.customer_key,
+        t.customer_id,
+        t.first_invoice_date,
+        t.last_invoice_date,
+        t.transactions AS frequency,
+        t.revenue AS monetary
+    FROM customer_totals t
     CROSS JOIN params p
-    WHERE i.invoice_date <= p.reference_date
-    GROUP BY i.customer_key, p.reference_date
+    WHERE p.covers_all_invoices
+    UNION ALL
+    -- An earlier reference date: only the invoices on or before it.
+    SELECT
+        c.customer_key,
+        k.customer_id,
+        c.first_invoice_date,
+        c.last_invoice_date,
+        c.frequency,
+        c.monetary
+    FROM (
+        SELECT
+            i.customer_key,
+            MIN(i.invoice_date) AS first_invoice_date,
+            MAX(i.invoice_date) AS last_invoice_date,
+            COUNT(*) AS frequency,
+            SUM(i.revenue) AS monetary
+        FROM invoices i
+        CROSS JOIN params p
+        WHERE NOT p.covers_all_invoices AND i.invoice_date <= p.reference_date
+        GROUP BY i.customer_key
+    ) c
+    LEFT JOIN customer_keys k ON k.customer_key = c.customer_key
 ),
 measured AS (
     SELECT
         c.*,
-        k.customer_id,
-        date_diff('day', c.last_invoice_date, c.reference_date) AS recency_days
+        p.reference_date,
+        date_diff('day', c.last_invoice_date, p.reference_date) AS recency_days
     FROM per_customer c
-    LEFT JOIN customer_keys k ON k.customer_key = c.customer_key
+    CROSS JOIN params p
 ),
 r_values AS (
     SELECT recency_days, COUNT(*) AS n FROM measured GROUP BY recency_days
@@ -102,6 +129,15 @@ scored AS (
 with_fm AS (
     SELECT sc.*, CAST(FLOOR(CAST(sc.f_score + sc.m_score + 1 AS DOUBLE) / 2) AS INTEGER) AS fm_score
     FROM scored sc
+),
+segment_grid AS (
+    -- The segment of each (r_score, fm_score) pair: the rules' ranges matched on the 25 pairs,
+    -- then an equi-join per customer (a range join over every customer costs far more).
+    SELECT r.score AS r_score, fm.score AS fm_score, g.segment
+    FROM (VALUES (1), (2), (3), (4), (5)) AS r(score)
+    CROSS JOIN (VALUES (1), (2), (3), (4), (5)) AS fm(score)
+    JOIN rfm_segment_rules g
+        ON r.score BETWEEN g.r_min AND g.r_max AND fm.score BETWEEN g.fm_min AND g.fm_max
 )
 SELECT
     w.customer_id,
@@ -119,6 +155,5 @@ SELECT
     w.last_invoice_date,
     w.reference_date
 FROM with_fm w
-LEFT JOIN rfm_segment_rules g
-    ON w.r_score BETWEEN g.r_min AND g.r_max AND w.fm_score BETWEEN g.fm_min AND g.fm_max
+LEFT JOIN segment_grid g ON g.r_score = w.r_score AND g.fm_score = w.fm_score
 ORDER BY w.customer_key

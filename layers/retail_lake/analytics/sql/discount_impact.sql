@@ -5,15 +5,15 @@
 -- discount_basis / cost_basis). With assumed discounts every line of a category has the same
 -- rate, so the table shows the assumption, not an observed effect; discount_basis says so.
 -- transactions = distinct invoices, counted exactly without a distinct count over every line: the
--- lines of one-line invoices plus COUNT(DISTINCT) over the lines of multi_line_invoices only.
--- Reads: sales, cost_assumptions, multi_line_invoices (shared intermediate).
+-- lines of one-line invoices plus COUNT(DISTINCT) over the lines of multi-line invoices only.
+-- Reads: sale_lines (shared intermediate: the lines of sales with multi_invoice_no), cost_assumptions.
 WITH defaults AS (
     SELECT cost_ratio, discount_rate FROM cost_assumptions WHERE category = '(default)'
 ),
 lines AS (
     SELECT
         s.category,
-        mi.invoice_no AS multi_invoice_no,
+        s.multi_invoice_no,
         s.quantity,
         s.price,
         COALESCE(a.discount_rate, d.discount_rate) AS assumed_rate,
@@ -22,10 +22,9 @@ lines AS (
         s.unit_cost * s.quantity AS actual_cost,
         CASE WHEN s.unit_cost IS NOT NULL THEN 1 ELSE 0 END AS has_actual_cost,
         CASE WHEN s.discount IS NOT NULL THEN 1 ELSE 0 END AS has_actual_discount
-    FROM sales s
+    FROM sale_lines s
     CROSS JOIN defaults d
     LEFT JOIN cost_assumptions a ON a.category = s.category
-    LEFT JOIN multi_line_invoices mi ON mi.invoice_no = s.invoice_no
 ),
 priced AS (
     SELECT

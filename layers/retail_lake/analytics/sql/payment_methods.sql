@@ -3,40 +3,29 @@
 -- so the shares of a group sum to 1; revenue_share does the same for revenue. Missing values
 -- read 'Unknown' (payment method, gender, age band); unknown malls are in region 'Unassigned'.
 -- Every breakdown reads `invoices` (one row per invoice with its payment method, age band, gender,
--- store and region): transactions = COUNT(*), customers = distinct integer customer keys.
+-- store and region) by itself: transactions = COUNT(*), customers = distinct integer customer keys.
+-- (No common CTE over the invoices: an engine may hold a CTE read five times as a copy of its rows.)
 -- Reads: invoices (shared intermediate).
-WITH lines AS (
-    SELECT
-        customer_key,
-        revenue AS price,
-        COALESCE(payment_method, 'Unknown') AS payment_method,
-        age_band,
-        COALESCE(gender, 'Unknown') AS gender,
-        store,
-        region
-    FROM invoices
-),
-grouped AS (
-    SELECT 'overall' AS breakdown, 'all' AS breakdown_value, payment_method,
-           COUNT(*) AS transactions, SUM(price) AS revenue,
-           COUNT(DISTINCT customer_key) AS customers
-    FROM lines GROUP BY payment_method
+WITH grouped AS (
+    SELECT 'overall' AS breakdown, 'all' AS breakdown_value, COALESCE(payment_method, 'Unknown') AS payment_method,
+           COUNT(*) AS transactions, SUM(revenue) AS revenue, COUNT(DISTINCT customer_key) AS customers
+    FROM invoices GROUP BY COALESCE(payment_method, 'Unknown')
     UNION ALL
-    SELECT 'age_band', age_band, payment_method,
-           COUNT(*), SUM(price), COUNT(DISTINCT customer_key)
-    FROM lines GROUP BY age_band, payment_method
+    SELECT 'age_band', age_band, COALESCE(payment_method, 'Unknown'),
+           COUNT(*), SUM(revenue), COUNT(DISTINCT customer_key)
+    FROM invoices GROUP BY age_band, COALESCE(payment_method, 'Unknown')
     UNION ALL
-    SELECT 'gender', gender, payment_method,
-           COUNT(*), SUM(price), COUNT(DISTINCT customer_key)
-    FROM lines GROUP BY gender, payment_method
+    SELECT 'gender', COALESCE(gender, 'Unknown'), COALESCE(payment_method, 'Unknown'),
+           COUNT(*), SUM(revenue), COUNT(DISTINCT customer_key)
+    FROM invoices GROUP BY COALESCE(gender, 'Unknown'), COALESCE(payment_method, 'Unknown')
     UNION ALL
-    SELECT 'store', store, payment_method,
-           COUNT(*), SUM(price), COUNT(DISTINCT customer_key)
-    FROM lines GROUP BY store, payment_method
+    SELECT 'store', store, COALESCE(payment_method, 'Unknown'),
+           COUNT(*), SUM(revenue), COUNT(DISTINCT customer_key)
+    FROM invoices GROUP BY store, COALESCE(payment_method, 'Unknown')
     UNION ALL
-    SELECT 'region', region, payment_method,
-           COUNT(*), SUM(price), COUNT(DISTINCT customer_key)
-    FROM lines GROUP BY region, payment_method
+    SELECT 'region', region, COALESCE(payment_method, 'Unknown'),
+           COUNT(*), SUM(revenue), COUNT(DISTINCT customer_key)
+    FROM invoices GROUP BY region, COALESCE(payment_method, 'Unknown')
 )
 SELECT
     breakdown,

@@ -6,22 +6,18 @@
 -- when every line in it had the real value, else 'assumed'; actual_cost_share says how much of
 -- the row's revenue had a real cost.
 -- transactions = distinct invoices, counted exactly without a distinct count over every line: the
--- lines of one-line invoices plus COUNT(DISTINCT) over the lines of multi_line_invoices only.
--- Reads: sales, stores, cost_assumptions, multi_line_invoices (shared intermediate).
-WITH store_map AS (
-    SELECT shopping_mall, MAX(region) AS region
-    FROM stores
-    GROUP BY shopping_mall
-),
-defaults AS (
+-- lines of one-line invoices plus COUNT(DISTINCT) over the lines of multi-line invoices only.
+-- Reads: sale_lines (shared intermediate: the lines of sales with their region and
+-- multi_invoice_no), cost_assumptions.
+WITH defaults AS (
     SELECT cost_ratio, discount_rate FROM cost_assumptions WHERE category = '(default)'
 ),
 lines AS (
     SELECT
         s.category,
-        s.shopping_mall AS store,
-        COALESCE(m.region, 'Unassigned') AS region,
-        mi.invoice_no AS multi_invoice_no,
+        s.store,
+        s.region,
+        s.multi_invoice_no,
         s.quantity,
         s.price,
         COALESCE(
@@ -32,11 +28,9 @@ lines AS (
         COALESCE(a.cost_ratio, d.cost_ratio) AS cost_ratio,
         CASE WHEN s.unit_cost IS NOT NULL THEN 1 ELSE 0 END AS has_actual_cost,
         CASE WHEN s.discount IS NOT NULL THEN 1 ELSE 0 END AS has_actual_discount
-    FROM sales s
+    FROM sale_lines s
     CROSS JOIN defaults d
     LEFT JOIN cost_assumptions a ON a.category = s.category
-    LEFT JOIN store_map m ON m.shopping_mall = s.shopping_mall
-    LEFT JOIN multi_line_invoices mi ON mi.invoice_no = s.invoice_no
 ),
 costed AS (
     SELECT

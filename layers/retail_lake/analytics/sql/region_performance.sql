@@ -17,10 +17,14 @@ top_store AS (
     WHERE store_rank = 1
     GROUP BY region
 ),
+stores_per_region AS (
+    SELECT region, COUNT(shopping_mall) AS stores
+    FROM store_revenue
+    GROUP BY region
+),
 per_region AS (
     SELECT
         region,
-        COUNT(DISTINCT store) AS stores,
         SUM(revenue) AS revenue,
         COUNT(*) AS transactions,
         COUNT(DISTINCT customer_key) AS customers,
@@ -30,17 +34,18 @@ per_region AS (
 )
 SELECT
     p.region,
-    p.stores,
+    n.stores,
     p.revenue,
     p.transactions,
     p.customers,
     p.units,
     CAST(p.revenue AS DOUBLE) / p.transactions AS avg_transaction_value,
     CAST(p.revenue AS DOUBLE) / p.customers AS revenue_per_customer,
-    CAST(p.revenue AS DOUBLE) / p.stores AS revenue_per_store,
+    CAST(p.revenue AS DOUBLE) / n.stores AS revenue_per_store,
     CAST(p.revenue AS DOUBLE) / NULLIF(SUM(p.revenue) OVER (), 0) AS revenue_share,
     RANK() OVER (ORDER BY p.revenue DESC) AS "rank",
     t.top_store
 FROM per_region p
+JOIN stores_per_region n ON n.region = p.region
 LEFT JOIN top_store t ON t.region = p.region
 ORDER BY "rank", p.region
