@@ -149,13 +149,11 @@ def compute(lake: str) -> dict[str, pd.DataFrame]:
     for name, col in (("overall", None), ("age_band", "age_band"), ("gender", "gender"), ("store", "shopping_mall"),
                       ("region", "region")):
         keys = [col, "payment_method"] if col else ["payment_method"]
-        g = sales.groupby(keys).agg(transactions=("invoice_no", "nunique"), revenue=("price", "sum"),
-                                    customers=("customer_id", "nunique")).reset_index()
+        g = sales.groupby(keys).agg(transactions=("invoice_no", "nunique"), revenue=("price", "sum")).reset_index()
         g["breakdown"] = name
         g["breakdown_value"] = g[col] if col else "all"
         g["share"] = g.transactions / g.groupby("breakdown_value").transactions.transform("sum")
-        pay.append(g[["breakdown", "breakdown_value", "payment_method", "transactions", "revenue", "customers",
-                      "share"]])
+        pay.append(g[["breakdown", "breakdown_value", "payment_method", "transactions", "revenue", "share"]])
     out["payment_methods"] = pd.concat(pay, ignore_index=True)
 
     # category insights

@@ -53,6 +53,8 @@ def new_duckdb(
 
     settings = settings or Settings.from_env()
     con = duckdb.connect(database)
+    # No progress bar drawn on the terminal by DuckDB itself: callers report progress their way.
+    con.execute("SET enable_progress_bar = false")
     spill = settings.tmp_dir / "retail-lake-duckdb-spill"
     spill.mkdir(parents=True, exist_ok=True)
     con.execute(f"SET temp_directory = {sql_literal(str(spill))}")

@@ -203,12 +203,15 @@ class DuckDBEngine:
         written in whatever order the threads finish.
         """
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Results are published: zstd, like the rest of the lake. Intermediates live for one run
+        # and are read by many tables: lz4 decodes faster.
+        compression = "COMPRESSION zstd" if ordered else "COMPRESSION lz4_raw"
         if ordered:
             self.con.execute("SET preserve_insertion_order = true")
         try:
             (rows,) = self.con.execute(
                 f"COPY ({sql}) TO {sql_literal(str(path))} "
-                "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE 122880)"
+                f"(FORMAT parquet, {compression}, ROW_GROUP_SIZE 122880)"
             ).fetchone()
         finally:
             if ordered:

@@ -11,7 +11,7 @@ WITH per_category AS (
     SELECT
         s.category,
         SUM(s.price) AS revenue,
-        SUM(CASE WHEN s.multi_invoice_no IS NULL THEN 1 ELSE 0 END) + COUNT(DISTINCT s.multi_invoice_no) AS transactions,
+        SUM(CASE WHEN s.multi_invoice_no IS NULL THEN 1 ELSE 0 END) AS one_line_invoices,
         SUM(s.quantity) AS units,
         COUNT(DISTINCT s.customer_key) AS customers,
         COUNT(*) AS lines,
@@ -20,6 +20,13 @@ WITH per_category AS (
         SUM(CASE WHEN s.gender = 'Male' THEN s.price ELSE 0 END) AS male_revenue
     FROM sale_lines s
     GROUP BY s.category
+),
+multi_line_counts AS (
+    -- Invoices with several lines, counted distinct per category; reads only their lines.
+    SELECT category, COUNT(DISTINCT multi_invoice_no) AS multi_line_invoices
+    FROM sale_lines
+    WHERE multi_invoice_no IS NOT NULL
+    GROUP BY category
 ),
 customer_segments AS (
     SELECT k.customer_key, r.segment
@@ -67,12 +74,12 @@ SELECT
     c.revenue,
     CAST(c.revenue AS DOUBLE) / NULLIF(SUM(c.revenue) OVER (), 0) AS revenue_share,
     RANK() OVER (ORDER BY c.revenue DESC) AS "rank",
-    c.transactions,
+    c.one_line_invoices + COALESCE(ml.multi_line_invoices, 0) AS transactions,
     c.units,
     c.customers,
     CAST(c.revenue AS DOUBLE) / NULLIF(c.units, 0) AS avg_unit_price,
     CAST(c.units AS DOUBLE) / c.lines AS avg_units_per_line,
-    CAST(c.revenue AS DOUBLE) / c.transactions AS avg_transaction_value,
+    CAST(c.revenue AS DOUBLE) / (c.one_line_invoices + COALESCE(ml.multi_line_invoices, 0)) AS avg_transaction_value,
     m.margin,
     m.margin_pct,
     m.cost_basis,
@@ -84,6 +91,7 @@ SELECT
     c.female_revenue / NULLIF(c.revenue, 0) AS female_revenue_share,
     c.male_revenue / NULLIF(c.revenue, 0) AS male_revenue_share
 FROM per_category c
+LEFT JOIN multi_line_counts ml ON ml.category IS NOT DISTINCT FROM c.category
 LEFT JOIN margins m ON m.category = c.category
 LEFT JOIN top_segment ts ON ts.category = c.category
 LEFT JOIN top_age ta ON ta.category = c.category

@@ -2,13 +2,27 @@
 -- invoice; for every later month the lake has sales in, `customers` counts the cohort's customers
 -- who bought that month (0 when none did), retention_rate = customers / cohort_size, and revenue
 -- is what the cohort spent that month. Month 0 holds the whole cohort (retention_rate 1).
--- Reads: invoices (one row per invoice), customer_totals (its first_invoice_date gives the cohort).
+-- Reads: sale_lines, invoices, customer_totals and multi_line_invoices (shared intermediates).
 WITH lines AS (
+    -- Where no invoice has several lines, each line is an invoice of its own customer and carries
+    -- the customer's first line date, which is then their first invoice date: no join needed.
     SELECT
         customer_key,
-        revenue AS price,
-        CAST(date_trunc('month', invoice_date) AS DATE) AS activity_month
-    FROM invoices
+        price,
+        CAST(date_trunc('month', invoice_date) AS DATE) AS activity_month,
+        CAST(date_trunc('month', customer_first_line_date) AS DATE) AS cohort_month
+    FROM sale_lines
+    WHERE NOT EXISTS (SELECT 1 FROM multi_line_invoices)
+    UNION ALL
+    -- Otherwise every invoice, with the cohort of the customer it is attributed to.
+    SELECT
+        i.customer_key,
+        i.revenue AS price,
+        CAST(date_trunc('month', i.invoice_date) AS DATE) AS activity_month,
+        CAST(date_trunc('month', t.first_invoice_date) AS DATE) AS cohort_month
+    FROM invoices i
+    JOIN customer_totals t ON t.customer_key = i.customer_key
+    WHERE EXISTS (SELECT 1 FROM multi_line_invoices)
 ),
 firsts AS (
     SELECT customer_key, CAST(date_trunc('month', first_invoice_date) AS DATE) AS cohort_month
@@ -19,19 +33,19 @@ cohorts AS (
     FROM firsts
     GROUP BY cohort_month
 ),
-months AS (
-    SELECT DISTINCT activity_month FROM lines
-),
 activity AS (
     SELECT
-        f.cohort_month,
+        l.cohort_month,
         l.activity_month,
         COUNT(DISTINCT l.customer_key) AS customers,
         COUNT(*) AS transactions,
         SUM(l.price) AS revenue
     FROM lines l
-    JOIN firsts f ON f.customer_key = l.customer_key
-    GROUP BY f.cohort_month, l.activity_month
+    GROUP BY l.cohort_month, l.activity_month
+),
+months AS (
+    -- The months with sales (each has at least one activity row; lines are read once).
+    SELECT DISTINCT activity_month FROM activity
 ),
 grid AS (
     SELECT c.cohort_month, c.cohort_size, m.activity_month

@@ -6,6 +6,7 @@
 -- rate, so the table shows the assumption, not an observed effect; discount_basis says so.
 -- transactions = distinct invoices, counted exactly without a distinct count over every line: the
 -- lines of one-line invoices plus COUNT(DISTINCT) over the lines of multi-line invoices only.
+-- Every line is read once, into the finest grouping (per_group); the table's groups sum its rows.
 -- Reads: sale_lines (shared intermediate: the lines of sales with multi_invoice_no), cost_assumptions.
 WITH defaults AS (
     SELECT cost_ratio, discount_rate FROM cost_assumptions WHERE category = '(default)'
@@ -57,13 +58,16 @@ banded AS (
         END AS band_order
     FROM priced p
 ),
-grouped AS (
+per_group AS (
+    -- Every line read once: one row per category, band and multi-line invoice (one-line invoices
+    -- share the row with multi_invoice_no NULL). The groups below are sums of these few rows.
     SELECT
-        COALESCE(category, 'All') AS category,
+        category,
         discount_band,
         band_order,
+        multi_invoice_no,
         COUNT(*) AS lines,
-        SUM(CASE WHEN multi_invoice_no IS NULL THEN 1 ELSE 0 END) + COUNT(DISTINCT multi_invoice_no) AS transactions,
+        SUM(CASE WHEN multi_invoice_no IS NULL THEN 1 ELSE 0 END) AS one_line_invoices,
         SUM(quantity) AS units,
         SUM(price) AS revenue,
         SUM(gross_revenue) AS gross_revenue,
@@ -72,6 +76,23 @@ grouped AS (
         MIN(has_actual_cost) AS all_actual_cost,
         MIN(has_actual_discount) AS all_actual_discount
     FROM banded
+    GROUP BY category, discount_band, band_order, multi_invoice_no
+),
+grouped AS (
+    SELECT
+        COALESCE(category, 'All') AS category,
+        discount_band,
+        band_order,
+        SUM(lines) AS lines,
+        SUM(one_line_invoices) + COUNT(DISTINCT multi_invoice_no) AS transactions,
+        SUM(units) AS units,
+        SUM(revenue) AS revenue,
+        SUM(gross_revenue) AS gross_revenue,
+        SUM(discount) AS discount,
+        SUM(cost) AS cost,
+        MIN(all_actual_cost) AS all_actual_cost,
+        MIN(all_actual_discount) AS all_actual_discount
+    FROM per_group
     GROUP BY GROUPING SETS ((category, discount_band, band_order), (discount_band, band_order))
 )
 SELECT

@@ -7,6 +7,7 @@
 -- the row's revenue had a real cost.
 -- transactions = distinct invoices, counted exactly without a distinct count over every line: the
 -- lines of one-line invoices plus COUNT(DISTINCT) over the lines of multi-line invoices only.
+-- Every line is read once, into the finest grouping (per_group); the breakdowns sum its rows.
 -- Reads: sale_lines (shared intermediate: the lines of sales with their region and
 -- multi_invoice_no), cost_assumptions.
 WITH defaults AS (
@@ -39,6 +40,26 @@ costed AS (
         COALESCE(l.actual_cost, (l.price + l.discount) * l.cost_ratio) AS cost
     FROM lines l
 ),
+per_group AS (
+    -- Every line read once: one row per category, store and multi-line invoice (one-line invoices
+    -- share the row with multi_invoice_no NULL). The breakdowns below are sums of these few rows.
+    SELECT
+        category,
+        store,
+        region,
+        multi_invoice_no,
+        SUM(CASE WHEN multi_invoice_no IS NULL THEN 1 ELSE 0 END) AS one_line_invoices,
+        SUM(quantity) AS units,
+        SUM(price) AS revenue,
+        SUM(gross_revenue) AS gross_revenue,
+        SUM(discount) AS discount,
+        SUM(cost) AS cost,
+        SUM(CASE WHEN has_actual_cost = 1 THEN price ELSE 0 END) AS revenue_with_actual_cost,
+        MIN(has_actual_cost) AS all_actual_cost,
+        MIN(has_actual_discount) AS all_actual_discount
+    FROM costed
+    GROUP BY category, store, region, multi_invoice_no
+),
 grouped AS (
     SELECT
         CASE
@@ -50,16 +71,16 @@ grouped AS (
         COALESCE(category, 'All') AS category,
         COALESCE(store, 'All') AS store,
         COALESCE(region, 'All') AS region,
-        SUM(CASE WHEN multi_invoice_no IS NULL THEN 1 ELSE 0 END) + COUNT(DISTINCT multi_invoice_no) AS transactions,
-        SUM(quantity) AS units,
-        SUM(price) AS revenue,
+        SUM(one_line_invoices) + COUNT(DISTINCT multi_invoice_no) AS transactions,
+        SUM(units) AS units,
+        SUM(revenue) AS revenue,
         SUM(gross_revenue) AS gross_revenue,
         SUM(discount) AS discount,
         SUM(cost) AS cost,
-        SUM(CASE WHEN has_actual_cost = 1 THEN price ELSE 0 END) AS revenue_with_actual_cost,
-        MIN(has_actual_cost) AS all_actual_cost,
-        MIN(has_actual_discount) AS all_actual_discount
-    FROM costed
+        SUM(revenue_with_actual_cost) AS revenue_with_actual_cost,
+        MIN(all_actual_cost) AS all_actual_cost,
+        MIN(all_actual_discount) AS all_actual_discount
+    FROM per_group
     GROUP BY GROUPING SETS ((), (category), (store, region), (category, store, region))
 )
 SELECT

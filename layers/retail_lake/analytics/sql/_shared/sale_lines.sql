@@ -1,7 +1,8 @@
 -- sale_lines (shared intermediate): ONE ROW PER LINE of `sales`, with what the tables look up for
 -- a line resolved once: the integer customer_key (customer_keys), the store's region (`stores`;
 -- unknown malls: 'Unassigned'), the age band (age_bands; missing age: 'Unknown') and
--- multi_invoice_no, the invoice number only for lines of multi-line invoices (NULL otherwise).
+-- multi_invoice_no, the invoice number only for lines of multi-line invoices (NULL otherwise), and
+-- customer_first_line_date, the date of the customer's first line (customer_keys).
 -- Line-level tables (profitability, discount_impact, category_insights) and `invoices` read it,
 -- so no table joins 10M customer_id or invoice_no strings again. Lines of one-line invoices carry
 -- no invoice number at all: each is its own transaction (see multi_line_invoices), so tables
@@ -20,6 +21,7 @@ age_map AS (
 )
 SELECT
     k.customer_key,
+    k.first_line_date AS customer_first_line_date,
     mi.invoice_no AS multi_invoice_no,
     s.invoice_date,
     s.shopping_mall AS store,
