@@ -62,7 +62,7 @@ DEFAULT_MEMORY_LIMIT = "1400MB"
 
 
 # Up to this many customers, distinct customer counts use one bitmap per group (see
-# _count_customers_with_bitmaps): 2**22 customers is 512 KiB per group and thread, so even
+# count_customers_with_bitmaps): 2**22 customers is 512 KiB per group and thread, so even
 # cohort_retention's few hundred (cohort, month) groups stay well inside the memory limit.
 BITMAP_CUSTOMER_LIMIT = 2**22
 _COUNT_DISTINCT_CUSTOMERS = re.compile(r"COUNT\(\s*DISTINCT\s+((?:\w+\.)?customer_key)\s*\)", re.IGNORECASE)
@@ -96,9 +96,10 @@ class DuckDBEngine:
         self.settings = settings
         settings.tmp_dir.mkdir(parents=True, exist_ok=True)
         self._tmp = tempfile.TemporaryDirectory(prefix="retail-lake-analytics-", dir=settings.tmp_dir)
-        # A database file in the run's temp folder, not ':memory:': DuckDB stores its tables
-        # compressed (10M lines of `sales`: ~170 MB instead of ~1.2 GB in memory), so the memory
-        # limit is left to the aggregations instead of spilling them.
+        # A database file in the run's temp folder, not ':memory:': when `sales` has to be resolved
+        # into a table, DuckDB stores it compressed (10M lines: ~170 MB instead of ~1.2 GB in
+        # memory), so the memory limit is left to the aggregations. Intermediates and results are
+        # Parquet files beside it (_parquet_relation).
         self.con: duckdb.DuckDBPyConnection = new_duckdb(
             settings, str(Path(self._tmp.name) / "run.duckdb"), memory_limit=DEFAULT_MEMORY_LIMIT
         )
@@ -116,8 +117,8 @@ class DuckDBEngine:
         self._materialise_sales()
         if self._single_line:  # every invoice is one line: no multi-line invoices to compute
             empty = next(c for c in shared_ctes() if c.name == "multi_line_invoices")
-            # A relation that is empty by its definition, so DuckDB's optimizer drops the joins
-            # with it at plan time (an empty table is only found empty when scanned).
+            # Empty by its definition (the load check found no invoice with several rows): the
+            # optimizer sees a constant empty relation, nothing is grouped or scanned for it.
             self.con.execute(
                 "CREATE VIEW shared_multi_line_invoices AS SELECT CAST(NULL AS VARCHAR) AS invoice_no WHERE false"
             )

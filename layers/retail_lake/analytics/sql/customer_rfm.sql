@@ -58,7 +58,13 @@ per_customer AS (
         WHERE NOT p.covers_all_invoices AND i.invoice_date <= p.reference_date
         GROUP BY i.customer_key
     ) c
-    LEFT JOIN customer_keys k ON k.customer_key = c.customer_key
+    LEFT JOIN (
+        -- (filtered too, so the usual run does not build a lookup of every customer for no rows)
+        SELECT ck.customer_key, ck.customer_id
+        FROM customer_keys ck
+        CROSS JOIN params p
+        WHERE NOT p.covers_all_invoices
+    ) k ON k.customer_key = c.customer_key
 ),
 measured AS (
     SELECT
