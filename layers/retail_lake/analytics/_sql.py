@@ -15,8 +15,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from retail_lake import schemas
 
 # The relations a SQL file may read besides sales, stores and earlier tables, all rendered into the
@@ -37,7 +35,7 @@ def sql_text(table: str) -> str:
 @cache
 def _reference_yaml(name: str) -> dict[str, Any]:
     text = resources.files("retail_lake").joinpath("reference", name).read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return schemas.load_yaml(text)
 
 
 def cost_assumptions() -> dict[str, dict[str, float]]:
