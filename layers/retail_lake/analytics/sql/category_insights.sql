@@ -5,8 +5,8 @@
 -- lines of one-line invoices plus COUNT(DISTINCT) over the lines of multi-line invoices only.
 -- customers = distinct integer customer keys; a customer's segment is joined on that key too
 -- (customer_rfm's customer_id mapped through customer_keys once per customer, not once per line).
--- Reads: sale_lines and customer_keys (shared intermediates), customer_rfm and profitability
--- (computed earlier in the same run).
+-- Reads: sale_lines and customer_keys (shared intermediates), age_bands, customer_rfm and
+-- profitability (computed earlier in the same run).
 WITH per_category AS (
     SELECT
         s.category,
@@ -49,10 +49,19 @@ top_segment AS (
     WHERE segment_rank = 1
     GROUP BY category
 ),
+age_map AS (
+    -- The band of each age present: a range join on the few distinct ages, then an equi-join.
+    -- One row per age (grouped), so a statement that reads no age_band skips the join entirely.
+    SELECT a.age, MIN(b.age_band) AS age_band
+    FROM (SELECT DISTINCT age FROM sale_lines WHERE age IS NOT NULL) a
+    JOIN age_bands b ON a.age BETWEEN b.min_age AND b.max_age
+    GROUP BY a.age
+),
 age_revenue AS (
-    SELECT s.category, s.age_band, SUM(s.price) AS revenue
+    SELECT s.category, COALESCE(b.age_band, 'Unknown') AS age_band, SUM(s.price) AS revenue
     FROM sale_lines s
-    GROUP BY s.category, s.age_band
+    LEFT JOIN age_map b ON b.age = s.age
+    GROUP BY s.category, COALESCE(b.age_band, 'Unknown')
 ),
 top_age AS (
     SELECT category, MIN(age_band) AS top_age_band, MIN(revenue) AS top_age_band_revenue

@@ -6,15 +6,28 @@
 -- store and region) by itself: transactions = COUNT(*). (No common CTE over the invoices: an engine
 -- may hold a CTE read five times as a copy of its rows.) No distinct customers per group: five
 -- distinct counts over every invoice would cost more than the rest of the table together.
--- Reads: invoices (shared intermediate).
-WITH grouped AS (
+-- Reads: invoices (shared intermediate), stores (region of a store), age_bands.
+WITH store_map AS (
+    SELECT shopping_mall, MAX(region) AS region
+    FROM stores
+    GROUP BY shopping_mall
+),
+age_map AS (
+    -- The band of each age present: a range join on the few distinct ages, then an equi-join.
+    SELECT a.age, MIN(b.age_band) AS age_band
+    FROM (SELECT DISTINCT age FROM invoices WHERE age IS NOT NULL) a
+    JOIN age_bands b ON a.age BETWEEN b.min_age AND b.max_age
+    GROUP BY a.age
+),
+grouped AS (
     SELECT 'overall' AS breakdown, 'all' AS breakdown_value, COALESCE(payment_method, 'Unknown') AS payment_method,
            COUNT(*) AS transactions, SUM(revenue) AS revenue
     FROM invoices GROUP BY COALESCE(payment_method, 'Unknown')
     UNION ALL
-    SELECT 'age_band', age_band, COALESCE(payment_method, 'Unknown'),
-           COUNT(*), SUM(revenue)
-    FROM invoices GROUP BY age_band, COALESCE(payment_method, 'Unknown')
+    SELECT 'age_band', COALESCE(b.age_band, 'Unknown'), COALESCE(i.payment_method, 'Unknown'),
+           COUNT(*), SUM(i.revenue)
+    FROM invoices i LEFT JOIN age_map b ON b.age = i.age
+    GROUP BY COALESCE(b.age_band, 'Unknown'), COALESCE(i.payment_method, 'Unknown')
     UNION ALL
     SELECT 'gender', COALESCE(gender, 'Unknown'), COALESCE(payment_method, 'Unknown'),
            COUNT(*), SUM(revenue)
@@ -24,9 +37,10 @@ WITH grouped AS (
            COUNT(*), SUM(revenue)
     FROM invoices GROUP BY store, COALESCE(payment_method, 'Unknown')
     UNION ALL
-    SELECT 'region', region, COALESCE(payment_method, 'Unknown'),
-           COUNT(*), SUM(revenue)
-    FROM invoices GROUP BY region, COALESCE(payment_method, 'Unknown')
+    SELECT 'region', COALESCE(m.region, 'Unassigned'), COALESCE(i.payment_method, 'Unknown'),
+           COUNT(*), SUM(i.revenue)
+    FROM invoices i LEFT JOIN store_map m ON m.shopping_mall = i.store
+    GROUP BY COALESCE(m.region, 'Unassigned'), COALESCE(i.payment_method, 'Unknown')
 )
 SELECT
     breakdown,

@@ -8,16 +8,21 @@
 -- transactions = distinct invoices, counted exactly without a distinct count over every line: the
 -- lines of one-line invoices plus COUNT(DISTINCT) over the lines of multi-line invoices only.
 -- Every line is read once, into the finest grouping (per_group); the breakdowns sum its rows.
--- Reads: sale_lines (shared intermediate: the lines of sales with their region and
--- multi_invoice_no), cost_assumptions.
-WITH defaults AS (
+-- Reads: sale_lines (shared intermediate: the lines of sales with multi_invoice_no), stores,
+-- cost_assumptions.
+WITH store_map AS (
+    SELECT shopping_mall, MAX(region) AS region
+    FROM stores
+    GROUP BY shopping_mall
+),
+defaults AS (
     SELECT cost_ratio, discount_rate FROM cost_assumptions WHERE category = '(default)'
 ),
 lines AS (
     SELECT
         s.category,
         s.store,
-        s.region,
+        COALESCE(m.region, 'Unassigned') AS region,
         s.multi_invoice_no,
         s.quantity,
         s.price,
@@ -32,6 +37,7 @@ lines AS (
     FROM sale_lines s
     CROSS JOIN defaults d
     LEFT JOIN cost_assumptions a ON a.category = s.category
+    LEFT JOIN store_map m ON m.shopping_mall = s.store
 ),
 costed AS (
     SELECT

@@ -1,11 +1,17 @@
 -- region_performance: one row per region (side of the city); unknown malls form 'Unassigned'.
 -- Customers and transactions are counted distinct within the region, so a customer who shops in
 -- two regions counts in both (region customers do not sum to the lake's customers).
--- Reads: invoices (shared intermediate: one row per invoice, with its store's region).
-WITH store_revenue AS (
-    SELECT region, store AS shopping_mall, SUM(revenue) AS revenue
-    FROM invoices
-    GROUP BY region, store
+-- Reads: invoices (shared intermediate: one row per invoice, with its store), stores.
+WITH store_map AS (
+    SELECT shopping_mall, MAX(region) AS region
+    FROM stores
+    GROUP BY shopping_mall
+),
+store_revenue AS (
+    SELECT COALESCE(m.region, 'Unassigned') AS region, i.store AS shopping_mall, SUM(i.revenue) AS revenue
+    FROM invoices i
+    LEFT JOIN store_map m ON m.shopping_mall = i.store
+    GROUP BY COALESCE(m.region, 'Unassigned'), i.store
 ),
 top_store AS (
     SELECT region, MIN(shopping_mall) AS top_store
@@ -23,14 +29,16 @@ stores_per_region AS (
     GROUP BY region
 ),
 per_region AS (
+    -- (the join repeated rather than shared through a CTE, which an engine may buffer: 10M rows)
     SELECT
-        region,
-        SUM(revenue) AS revenue,
+        COALESCE(m.region, 'Unassigned') AS region,
+        SUM(i.revenue) AS revenue,
         COUNT(*) AS transactions,
-        COUNT(DISTINCT customer_key) AS customers,
-        SUM(units) AS units
-    FROM invoices
-    GROUP BY region
+        COUNT(DISTINCT i.customer_key) AS customers,
+        SUM(i.units) AS units
+    FROM invoices i
+    LEFT JOIN store_map m ON m.shopping_mall = i.store
+    GROUP BY COALESCE(m.region, 'Unassigned')
 )
 SELECT
     p.region,

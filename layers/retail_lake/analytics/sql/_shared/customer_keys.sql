@@ -1,14 +1,15 @@
--- customer_keys (shared intermediate): one row per distinct customer_id with a dense BIGINT
+-- customer_keys (shared intermediate): one row per distinct customer_id with a dense INTEGER
 -- customer_key, numbered in customer_id order (so ordering by customer_key is ordering by
 -- customer_id). Tables count and join customers on the integer key: COUNT(DISTINCT customer_key)
--- is far cheaper than COUNT(DISTINCT customer_id) over strings.
+-- is far cheaper than COUNT(DISTINCT customer_id) over strings. 32 bits, not 64: 2^31 customers
+-- is far beyond one lake, and 10M lines of sale_lines write ~0.5 s faster with 4-byte keys.
 -- The same grouping also sums each customer's lines (first and last line date, lines, revenue):
 -- where no invoice has several lines, a line is an invoice and these are the customer's totals
 -- (customer_totals uses them then instead of grouping all invoices a second time).
 -- Reads: sales.
 SELECT
     customer_id,
-    ROW_NUMBER() OVER (ORDER BY customer_id) AS customer_key,
+    CAST(ROW_NUMBER() OVER (ORDER BY customer_id) AS INTEGER) AS customer_key,
     first_line_date,
     last_line_date,
     lines,
