@@ -2,12 +2,25 @@
 -- share = the method's transactions / all transactions in its group (breakdown, breakdown_value),
 -- so the shares of a group sum to 1; revenue_share does the same for revenue. Missing values
 -- read 'Unknown' (payment method, gender, age band); unknown malls are in region 'Unassigned'.
--- Every breakdown reads `invoices` (one row per invoice with its payment method, age band, gender,
--- store and region) by itself: transactions = COUNT(*). (No common CTE over the invoices: an engine
--- may hold a CTE read five times as a copy of its rows.) No distinct customers per group: five
--- distinct counts over every invoice would cost more than the rest of the table together.
+-- The invoices are read once, into one row per (payment method, age, gender, store); every
+-- breakdown sums those rows (transactions and revenue add up; region follows the store, the age
+-- band the age). No distinct customers per group: five distinct counts over every invoice would
+-- cost more than the rest of the table together.
 -- Reads: invoices (shared intermediate), stores (region of a store), age_bands.
-WITH store_map AS (
+WITH per_group AS (
+    -- Every invoice read once: one row per payment method, age, gender and store (a few thousand
+    -- rows); the breakdowns below sum these rows.
+    SELECT
+        COALESCE(payment_method, 'Unknown') AS payment_method,
+        age,
+        COALESCE(gender, 'Unknown') AS gender,
+        store,
+        COUNT(*) AS transactions,
+        SUM(revenue) AS revenue
+    FROM invoices
+    GROUP BY COALESCE(payment_method, 'Unknown'), age, COALESCE(gender, 'Unknown'), store
+),
+store_map AS (
     SELECT shopping_mall, MAX(region) AS region
     FROM stores
     GROUP BY shopping_mall
@@ -15,32 +28,28 @@ WITH store_map AS (
 age_map AS (
     -- The band of each age present: a range join on the few distinct ages, then an equi-join.
     SELECT a.age, MIN(b.age_band) AS age_band
-    FROM (SELECT DISTINCT age FROM invoices WHERE age IS NOT NULL) a
+    FROM (SELECT DISTINCT age FROM per_group WHERE age IS NOT NULL) a
     JOIN age_bands b ON a.age BETWEEN b.min_age AND b.max_age
     GROUP BY a.age
 ),
 grouped AS (
-    SELECT 'overall' AS breakdown, 'all' AS breakdown_value, COALESCE(payment_method, 'Unknown') AS payment_method,
-           COUNT(*) AS transactions, SUM(revenue) AS revenue
-    FROM invoices GROUP BY COALESCE(payment_method, 'Unknown')
+    SELECT 'overall' AS breakdown, 'all' AS breakdown_value, payment_method,
+           SUM(transactions) AS transactions, SUM(revenue) AS revenue
+    FROM per_group GROUP BY payment_method
     UNION ALL
-    SELECT 'age_band', COALESCE(b.age_band, 'Unknown'), COALESCE(i.payment_method, 'Unknown'),
-           COUNT(*), SUM(i.revenue)
-    FROM invoices i LEFT JOIN age_map b ON b.age = i.age
-    GROUP BY COALESCE(b.age_band, 'Unknown'), COALESCE(i.payment_method, 'Unknown')
+    SELECT 'age_band', COALESCE(b.age_band, 'Unknown'), g.payment_method, SUM(g.transactions), SUM(g.revenue)
+    FROM per_group g LEFT JOIN age_map b ON b.age = g.age
+    GROUP BY COALESCE(b.age_band, 'Unknown'), g.payment_method
     UNION ALL
-    SELECT 'gender', COALESCE(gender, 'Unknown'), COALESCE(payment_method, 'Unknown'),
-           COUNT(*), SUM(revenue)
-    FROM invoices GROUP BY COALESCE(gender, 'Unknown'), COALESCE(payment_method, 'Unknown')
+    SELECT 'gender', gender, payment_method, SUM(transactions), SUM(revenue)
+    FROM per_group GROUP BY gender, payment_method
     UNION ALL
-    SELECT 'store', store, COALESCE(payment_method, 'Unknown'),
-           COUNT(*), SUM(revenue)
-    FROM invoices GROUP BY store, COALESCE(payment_method, 'Unknown')
+    SELECT 'store', store, payment_method, SUM(transactions), SUM(revenue)
+    FROM per_group GROUP BY store, payment_method
     UNION ALL
-    SELECT 'region', COALESCE(m.region, 'Unassigned'), COALESCE(i.payment_method, 'Unknown'),
-           COUNT(*), SUM(i.revenue)
-    FROM invoices i LEFT JOIN store_map m ON m.shopping_mall = i.store
-    GROUP BY COALESCE(m.region, 'Unassigned'), COALESCE(i.payment_method, 'Unknown')
+    SELECT 'region', COALESCE(m.region, 'Unassigned'), g.payment_method, SUM(g.transactions), SUM(g.revenue)
+    FROM per_group g LEFT JOIN store_map m ON m.shopping_mall = g.store
+    GROUP BY COALESCE(m.region, 'Unassigned'), g.payment_method
 )
 SELECT
     breakdown,
