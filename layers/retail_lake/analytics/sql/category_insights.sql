@@ -5,8 +5,8 @@
 -- lines of one-line invoices plus COUNT(DISTINCT) over the lines of multi-line invoices only.
 -- customers = distinct integer customer keys; a customer's segment is joined on that key too
 -- (customer_rfm's customer_id mapped through customer_keys once per customer, not once per line).
--- Reads: sale_lines and customer_keys (shared intermediates), age_bands, customer_rfm and
--- profitability (computed earlier in the same run).
+-- Reads: sale_lines and customer_keys (shared intermediates), age_bands, rfm_segment_rules,
+-- customer_rfm and profitability (computed earlier in the same run).
 WITH per_category AS (
     SELECT
         s.category,
@@ -29,15 +29,23 @@ multi_line_counts AS (
     GROUP BY category
 ),
 customer_segments AS (
-    SELECT k.customer_key, r.segment
+    -- Each customer's segment as its position in the rules (NULL: 'Unclassified'), so the join of
+    -- every line carries a small integer rather than a name.
+    SELECT k.customer_key, g.segment_order
     FROM customer_rfm r
     JOIN customer_keys k ON k.customer_id = r.customer_id
+    LEFT JOIN rfm_segment_rules g ON g.segment = r.segment
 ),
 segment_revenue AS (
-    SELECT s.category, g.segment, SUM(s.price) AS revenue
-    FROM sale_lines s
-    JOIN customer_segments g ON g.customer_key = s.customer_key
-    GROUP BY s.category, g.segment
+    SELECT s.category, COALESCE(g.segment, 'Unclassified') AS segment, SUM(s.revenue) AS revenue
+    FROM (
+        SELECT l.category, c.segment_order, SUM(l.price) AS revenue
+        FROM sale_lines l
+        JOIN customer_segments c ON c.customer_key = l.customer_key
+        GROUP BY l.category, c.segment_order
+    ) s
+    LEFT JOIN rfm_segment_rules g ON g.segment_order = s.segment_order
+    GROUP BY s.category, COALESCE(g.segment, 'Unclassified')
 ),
 top_segment AS (
     SELECT category, MIN(segment) AS top_segment, MIN(revenue) AS top_segment_revenue
