@@ -5,17 +5,37 @@
 -- NULL when the earlier month has no sales. Months without sales have no row; a partly covered
 -- first or last month counts as it is (days_with_sales shows it).
 -- Reads: invoices (shared intermediate: one row per invoice).
-WITH monthly AS (
-    SELECT
-        CAST(date_trunc('month', invoice_date) AS DATE) AS "month",
-        year(invoice_date) * 12 + month(invoice_date) - 1 AS month_index,
-        SUM(revenue) AS revenue,
-        COUNT(*) AS transactions,
-        COUNT(DISTINCT customer_key) AS customers,
-        SUM(units) AS units,
-        COUNT(DISTINCT invoice_date) AS days_with_sales
+WITH daily AS (
+    -- The additive measures per day (a few hundred rows); the days with sales are its rows.
+    SELECT invoice_date, SUM(revenue) AS revenue, COUNT(*) AS transactions, SUM(units) AS units
     FROM invoices
-    GROUP BY CAST(date_trunc('month', invoice_date) AS DATE), year(invoice_date) * 12 + month(invoice_date) - 1
+    GROUP BY invoice_date
+),
+monthly_customers AS (
+    SELECT CAST(date_trunc('month', invoice_date) AS DATE) AS "month", COUNT(DISTINCT customer_key) AS customers
+    FROM invoices
+    GROUP BY CAST(date_trunc('month', invoice_date) AS DATE)
+),
+monthly AS (
+    SELECT
+        d."month",
+        year(d."month") * 12 + month(d."month") - 1 AS month_index,
+        d.revenue,
+        d.transactions,
+        c.customers,
+        d.units,
+        d.days_with_sales
+    FROM (
+        SELECT
+            CAST(date_trunc('month', invoice_date) AS DATE) AS "month",
+            SUM(revenue) AS revenue,
+            SUM(transactions) AS transactions,
+            SUM(units) AS units,
+            COUNT(*) AS days_with_sales
+        FROM daily
+        GROUP BY CAST(date_trunc('month', invoice_date) AS DATE)
+    ) d
+    JOIN monthly_customers c ON c."month" = d."month"
 ),
 stats AS (
     SELECT

@@ -2,19 +2,40 @@
 -- seasonality_monthly (index = quarter revenue / mean quarterly revenue; peak/low flags; growth
 -- against the previous quarter and the same quarter a year earlier).
 -- Reads: invoices (shared intermediate: one row per invoice).
-WITH quarterly AS (
-    SELECT
-        CAST(date_trunc('quarter', invoice_date) AS DATE) AS quarter_start,
-        year(invoice_date) AS "year",
-        quarter(invoice_date) AS "quarter",
-        year(invoice_date) * 4 + quarter(invoice_date) - 1 AS quarter_index,
-        SUM(revenue) AS revenue,
-        COUNT(*) AS transactions,
-        COUNT(DISTINCT customer_key) AS customers,
-        SUM(units) AS units,
-        COUNT(DISTINCT invoice_date) AS days_with_sales
+WITH daily AS (
+    -- The additive measures per day (a few hundred rows); the days with sales are its rows.
+    SELECT invoice_date, SUM(revenue) AS revenue, COUNT(*) AS transactions, SUM(units) AS units
     FROM invoices
-    GROUP BY CAST(date_trunc('quarter', invoice_date) AS DATE), year(invoice_date), quarter(invoice_date)
+    GROUP BY invoice_date
+),
+quarterly_customers AS (
+    SELECT CAST(date_trunc('quarter', invoice_date) AS DATE) AS quarter_start,
+           COUNT(DISTINCT customer_key) AS customers
+    FROM invoices
+    GROUP BY CAST(date_trunc('quarter', invoice_date) AS DATE)
+),
+quarterly AS (
+    SELECT
+        d.quarter_start,
+        year(d.quarter_start) AS "year",
+        quarter(d.quarter_start) AS "quarter",
+        year(d.quarter_start) * 4 + quarter(d.quarter_start) - 1 AS quarter_index,
+        d.revenue,
+        d.transactions,
+        c.customers,
+        d.units,
+        d.days_with_sales
+    FROM (
+        SELECT
+            CAST(date_trunc('quarter', invoice_date) AS DATE) AS quarter_start,
+            SUM(revenue) AS revenue,
+            SUM(transactions) AS transactions,
+            SUM(units) AS units,
+            COUNT(*) AS days_with_sales
+        FROM daily
+        GROUP BY CAST(date_trunc('quarter', invoice_date) AS DATE)
+    ) d
+    JOIN quarterly_customers c ON c.quarter_start = d.quarter_start
 ),
 stats AS (
     SELECT
