@@ -113,15 +113,17 @@ def prepare(work: Path, rows: int) -> Path:
     return lake
 
 
-def report(rows: int, project: Run, reference: Run, runs: int) -> None:
+def report(rows: int, project: Run, reference: Run, runs: int, *, judged: bool) -> None:
+    """Print one size's figures; ``judged``: the issue's targets apply to this size (10M rows)."""
     speedup = reference.seconds / project.seconds
     memory = project.peak_rss_mb / reference.peak_rss_mb
     print(f"\n{rows:,} rows ({runs} run(s) per side, median)")
     print(f"{'':<26}{'seconds':>9}{'peak RSS MB':>13}")
     print(f"{'retail-lake (DuckDB SQL)':<26}{project.seconds:>9.2f}{project.peak_rss_mb:>13.0f}")
     print(f"{'pandas reference':<26}{reference.seconds:>9.2f}{reference.peak_rss_mb:>13.0f}")
-    print(f"speed ratio (reference/project): {speedup:.2f}x   target >= {TARGET_SPEEDUP:.0f}x   "
-          f"{'OK' if speedup >= TARGET_SPEEDUP else 'MISSED'}")
+    verdict = (f"target >= {TARGET_SPEEDUP:.0f}x   {'OK' if speedup >= TARGET_SPEEDUP else 'MISSED'}" if judged
+               else "(the issue's targets are for the 10M run)")
+    print(f"speed ratio (reference/project): {speedup:.2f}x   {verdict}")
     print(f"peak memory ratio (project/reference): {memory:.2f}x")
     problems = compare(project.output, reference.output)
     print("headline figures agree (store revenue and transactions, RFM segment sizes, repeat customers, "
@@ -153,7 +155,7 @@ def main() -> int:
     lake = prepare(work, args.rows)
     print(f"analytics bench: all tables on {args.rows:,} rows, {args.repeat} alternating runs per side")
     project, reference = alternate(side("project", lake), side("reference", lake), args.repeat)
-    report(args.rows, project, reference, args.repeat)
+    report(args.rows, project, reference, args.repeat, judged=args.rows >= 10_000_000)
 
     if args.big_rows:
         big_lake = prepare(work, args.big_rows)
@@ -162,7 +164,7 @@ def main() -> int:
         print(f"  project {big_project.seconds:.2f}s {big_project.peak_rss_mb:.0f} MB", flush=True)
         big_reference = run_child(side("reference", big_lake))
         print(f"  reference {big_reference.seconds:.2f}s {big_reference.peak_rss_mb:.0f} MB", flush=True)
-        report(args.big_rows, big_project, big_reference, 1)
+        report(args.big_rows, big_project, big_reference, 1, judged=True)
         print(f"10M target: {big_project.seconds:.1f}s (<= {TARGET_SECONDS_10M:.0f}s "
               f"{'OK' if big_project.seconds <= TARGET_SECONDS_10M else 'MISSED'}), peak "
               f"{big_project.peak_rss_mb:.0f} MB (< {TARGET_PEAK_MB:.0f} MB "
