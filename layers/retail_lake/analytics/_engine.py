@@ -87,6 +87,18 @@ def count_customers_with_bitmaps(sql: str, customers: int) -> str:
     )
 
 
+def _source_columns(types: dict[str, str] | None = None) -> str:
+    """The select list of `sales` for the engine: ANALYTICS_COLUMNS, money as DECIMAL(18, 4) and
+    the columns in ``types`` cast to those types (the dictionary ENUMs).
+
+    Money as DECIMAL: sums are exact and so the same in every run, whatever order the threads add
+    them in (DOUBLE sums drift in the last bit and move customers across RFM quintile edges between
+    runs). Outputs are cast back to lake_schemas types.
+    """
+    types = dict(types or {}) | {c: "DECIMAL(18, 4)" for c in MONEY_COLUMNS}
+    return ", ".join(f'CAST("{c}" AS {types[c]}) AS "{c}"' if c in types else f'"{c}"' for c in ANALYTICS_COLUMNS)
+
+
 class DuckDBEngine:
     """The embedded engine: `sales` is a view over the curated Parquet files (or, when some invoice
     has several rows, a table resolved once), every table's SQL runs against it, shared
@@ -152,12 +164,7 @@ class DuckDBEngine:
         line, so `multi_line_invoices` is empty and `invoices` is a view (_materialise_shared).
         Otherwise `sales` is a table: the other rows copied straight, those invoices resolved.
         """
-        # Money as DECIMAL: sums are exact and so the same in every run, whatever order the
-        # threads add them in (DOUBLE sums drift in the last bit and move customers across RFM
-        # quintile edges between runs). Outputs are cast back to lake_schemas types.
-        cols = ", ".join(
-            f'CAST("{c}" AS DECIMAL(18, 4)) AS "{c}"' if c in MONEY_COLUMNS else f'"{c}"' for c in ANALYTICS_COLUMNS
-        )
+        cols = _source_columns()
         # The invoice numbers with several rows. First a screen on their 64-bit hashes: sorted, no
         # hash equals the one before it, so no two rows share an invoice number (equal numbers
         # have equal hashes) - a sort of integers, far cheaper than grouping 10M strings. Only when
@@ -179,13 +186,9 @@ class DuckDBEngine:
         several = self.con.execute("SELECT COUNT(*) FROM multi_row_invoices").fetchone()[0]
         self.con.execute("DROP VIEW sales")
         if not several:
-            dictionary = self._dictionary_types()
-            typed = ", ".join(
-                f'CAST("{c}" AS {dictionary[c]}) AS "{c}"' if c in dictionary
-                else f'CAST("{c}" AS DECIMAL(18, 4)) AS "{c}"' if c in MONEY_COLUMNS else f'"{c}"'
-                for c in ANALYTICS_COLUMNS
+            self.con.execute(
+                f"CREATE VIEW sales AS SELECT {_source_columns(self._dictionary_types())} FROM sales_versions"
             )
-            self.con.execute(f"CREATE VIEW sales AS SELECT {typed} FROM sales_versions")
             self._single_line = True
         else:
             self.con.execute(

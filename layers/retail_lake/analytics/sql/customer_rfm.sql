@@ -17,12 +17,15 @@
 WITH latest AS (
     SELECT MAX(invoice_date) AS latest_invoice_date FROM sales
 ),
-params AS (
+chosen AS (
     SELECT
         COALESCE((SELECT MAX(reference_date) FROM analytics_params), l.latest_invoice_date) AS reference_date,
-        COALESCE((SELECT MAX(reference_date) FROM analytics_params), l.latest_invoice_date)
-            >= l.latest_invoice_date AS covers_all_invoices
+        l.latest_invoice_date
     FROM latest l
+),
+params AS (
+    SELECT reference_date, reference_date >= latest_invoice_date AS covers_all_invoices
+    FROM chosen
 ),
 per_customer AS (
     -- Every invoice counts (the reference date is on or after the latest one, the default):
