@@ -33,7 +33,7 @@ TARGET_PEAK_MB = 2048.0
 def project_side(lake: str) -> dict:
     """run_analytics on the lake (compaction check, sources, all tables), then its headline figures."""
     from retail_lake.analytics import run_analytics
-    from retail_lake.lake import connect
+    from retail_lake.query import connect
 
     started = time.perf_counter()
     results = run_analytics(lake)

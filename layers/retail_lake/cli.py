@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
+import importlib.util
 import json
 import math
 import os
@@ -197,7 +199,7 @@ def _numeric(text: str) -> bool:
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    from retail_lake.lake import connect
+    from retail_lake.query import connect
 
     query = args.query
     if query == "-":
@@ -216,7 +218,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
-    from retail_lake.lake import connect
+    from retail_lake.query import connect
 
     con = connect(lake_of(args))
     rows = con.execute(
@@ -258,7 +260,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if code:
             return code
     print("== sample SQL: revenue by store (retail-lake sql \"...\" --lake " + lake + ")")
-    from retail_lake.lake import connect
+    from retail_lake.query import connect
 
     con = connect(lake)
     query = (
@@ -330,18 +332,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_lake_option(p)
     p.set_defaults(func=cmd_demo)
 
-    try:
-        from retail_lake.analytics import cli as analytics_cli
-    except ImportError:
-        pass
-    else:
-        analytics_cli.add_parser(sub)
-        for action in sub.choices["analytics"]._actions:
-            if "--lake" in getattr(action, "option_strings", []):
-                break
-        else:
-            add_lake_option(sub.choices["analytics"])
+    # Subcommands owned by the job packages: each module has ``add_parser(subparsers)`` and imports
+    # nothing heavy at module level (the parser is built on every call of the CLI).
+    for module_name in JOB_CLI_MODULES:
+        if importlib.util.find_spec(module_name) is not None:
+            importlib.import_module(module_name).add_parser(sub)
     return parser
+
+
+JOB_CLI_MODULES = (
+    "retail_lake.analytics.cli",  # analytics
+    "retail_lake.api.cli",  # serve
+    "retail_lake.models.cli",  # train
+    "retail_lake.local.cli",  # up
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

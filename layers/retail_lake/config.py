@@ -32,6 +32,9 @@ class Settings:
     # and after how long a left-behind analytics lock counts as stale (a run lasts < 15 min in Lambda).
     analytics_engine: str = "duckdb"
     analytics_lock_stale_seconds: int = 1800
+    # Readers (query.LakeReader): how long a loaded table version is served before its pointer's
+    # ETag is checked again (a conditional GET on S3). 0 checks on every read.
+    reader_revalidate_seconds: float = 5.0
     tmp_dir: Path = field(default_factory=lambda: Path(_env("TMPDIR", "/tmp") or "/tmp"))
 
     @classmethod
@@ -54,6 +57,7 @@ class Settings:
             duckdb_threads=int(threads) if threads else None,
             analytics_engine=(_env("ANALYTICS_ENGINE", "duckdb") or "duckdb").lower(),
             analytics_lock_stale_seconds=int(_env("ANALYTICS_LOCK_STALE_SECONDS", "1800") or 1800),
+            reader_revalidate_seconds=float(_env("READER_REVALIDATE_SECONDS", "5") or 5),
         )
 
 

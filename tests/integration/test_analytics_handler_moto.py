@@ -1,6 +1,6 @@
 """functions/analytics/app.py end to end inside moto (``mock_aws``): the lake bucket comes from
 template.yaml (conftest), the environment is the function's own from template.yaml, the event is
-infra/events/eventbridge_schedule.json, and the result is read back with ``retail_lake.lake.connect``."""
+infra/events/eventbridge_schedule.json, and the result is read back with ``retail_lake.query.connect``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 
 from retail_lake.analytics import TABLE_NAMES, read_pointer
 from retail_lake.ingest import ingest_s3_object
-from retail_lake.lake import connect
+from retail_lake.query import connect
 from retail_lake.storage import open_storage
 
 from .conftest import EVENTS, ROOT, FakeLambdaContext, Stack, Template

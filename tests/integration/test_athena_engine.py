@@ -28,8 +28,9 @@ from botocore.client import BaseClient
 from retail_lake.analytics import TABLE_NAMES, read_pointer, render_sql, run_analytics, typed_select
 from retail_lake.analytics._athena import to_athena
 from retail_lake.config import Settings
+from retail_lake.duck import sql_literal
 from retail_lake.ingest import ingest_file
-from retail_lake.lake import connect, sql_literal
+from retail_lake.query import connect
 from retail_lake.storage import open_storage
 
 from .conftest import Stack, Template

@@ -18,7 +18,7 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from retail_lake.lake import connect
+from retail_lake.query import connect
 
 # Four rows, one with quantity 0: 3 accepted (invoices I1001-I1003), 1 quarantined.
 GOOD_CSV = (

@@ -19,7 +19,7 @@ import boto3
 import pytest
 
 from retail_lake.ingest._lambda import sqs_event_from_messages
-from retail_lake.lake import connect
+from retail_lake.query import connect
 
 # Five rows: I1-I3 are good, I4 has a negative price, I2 repeats exactly (duplicate_row).
 CSV = (

@@ -2,7 +2,7 @@
 
 ``run_analytics(lake)`` compacts the curated sales, computes every table (or a named subset) and
 publishes each one atomically under ``analytics/<table>/``; ``register_analytics(con, storage)``
-makes the current versions queryable in DuckDB (``retail_lake.lake.connect`` calls it). Importing
+makes the current versions queryable in DuckDB (``retail_lake.query.connect`` calls it). Importing
 this package costs duckdb/boto3/pyyaml only, so the API can use it on its cold-start path.
 """
 

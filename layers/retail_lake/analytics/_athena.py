@@ -33,8 +33,10 @@ from retail_lake import schemas
 from retail_lake.analytics._engine import SourceSnapshot
 from retail_lake.analytics._versions import table_prefix
 from retail_lake.config import Settings
-from retail_lake.lake import new_duckdb, register_curated, sql_literal
+from retail_lake.duck import new_duckdb, sql_literal
+from retail_lake.layout import SALES_PREFIX, STORES_KEY, STORES_PREFIX
 from retail_lake.storage import Storage
+from retail_lake.views import register_curated
 
 if TYPE_CHECKING:
     from mypy_boto3_athena import AthenaClient
@@ -42,7 +44,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-STORES_KEY = "curated/stores/stores.parquet"
 # TableInput accepts only these keys of what GetTable returns (the rest is read-only metadata).
 _TABLE_INPUT_KEYS = (
     "Name", "Description", "Owner", "LastAccessTime", "LastAnalyzedTime", "Retention", "StorageDescriptor",
@@ -138,7 +139,7 @@ class AthenaEngine:
         return f"{self.storage.uri.rstrip('/')}/{key}"
 
     def load_sources(self) -> SourceSnapshot:
-        listed = sorted((o.key, o.etag or str(o.size)) for o in self.storage.list("curated/sales/")
+        listed = sorted((o.key, o.etag or str(o.size)) for o in self.storage.list(SALES_PREFIX)
                         if o.key.endswith(".parquet"))
         self._ensure_stores()
         query_id = self.execute(
@@ -158,7 +159,7 @@ class AthenaEngine:
     def _ensure_stores(self) -> None:
         """DuckDB falls back to the shipped default stores when none was uploaded; Athena only sees
         files, so write that default where a stores upload would go (an upload replaces it)."""
-        if any(o.key.endswith(".parquet") for o in self.storage.list("curated/stores/")):
+        if any(o.key.endswith(".parquet") for o in self.storage.list(STORES_PREFIX)):
             return
         con = new_duckdb(self.settings)
         try:

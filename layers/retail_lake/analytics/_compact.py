@@ -19,11 +19,11 @@ from pathlib import Path
 
 from retail_lake import schemas
 from retail_lake.config import Settings
-from retail_lake.lake import new_duckdb, read_sql, register_parquet, sql_literal
+from retail_lake.duck import new_duckdb, read_sql, register_parquet, sql_literal
+from retail_lake.layout import COMPACTED_FILE_PREFIX, SALES_PREFIX
 from retail_lake.storage import ObjectInfo, Storage
 
-SALES_PREFIX = "curated/sales/"
-COMPACTED_PREFIX = "compacted-"
+COMPACTED_PREFIX = COMPACTED_FILE_PREFIX
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Protocol
 
 from retail_lake.analytics._sql import render_shared, shared_ctes
 from retail_lake.config import Settings
-from retail_lake.lake import new_duckdb, read_sql, register_curated, sql_literal
+from retail_lake.duck import new_duckdb, read_sql, sql_literal
+from retail_lake.layout import SALES_PREFIX
 from retail_lake.storage import Storage
+from retail_lake.views import register_curated
 
 if TYPE_CHECKING:
     import duckdb
@@ -128,7 +130,7 @@ class DuckDBEngine:
         self.con.execute("SET preserve_insertion_order = false")
 
     def load_sources(self) -> SourceSnapshot:
-        listed = [o for o in self.storage.list("curated/sales/") if o.key.endswith(".parquet")]
+        listed = [o for o in self.storage.list(SALES_PREFIX) if o.key.endswith(".parquet")]
         register_curated(self.con, self.storage, self.settings, tables=("sales_versions", "stores"))
         self._materialise_sales()
         if self._single_line:  # every invoice is one line: no multi-line invoices to compute

@@ -15,9 +15,10 @@ import time
 from dataclasses import dataclass
 from types import TracebackType
 
+from retail_lake.layout import ANALYTICS_LOCK_KEY
 from retail_lake.storage import S3Storage, Storage
 
-LOCK_KEY = "analytics/_lock.json"
+LOCK_KEY = ANALYTICS_LOCK_KEY
 
 
 class AnalyticsBusyError(RuntimeError):

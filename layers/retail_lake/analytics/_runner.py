@@ -8,7 +8,6 @@ tables that read it are skipped; the others still run.
 from __future__ import annotations
 
 import logging
-import secrets
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,8 +23,9 @@ from retail_lake.analytics._sql import render_sql, typed_select
 from retail_lake.analytics._tables import RUNS_TABLE, dependencies, resolve_tables
 from retail_lake.analytics._versions import swap_pointer, table_prefix, version_key
 from retail_lake.config import Settings
-from retail_lake.lake import new_duckdb, sql_literal
+from retail_lake.duck import new_duckdb, sql_literal
 from retail_lake.storage import Storage, open_storage
+from retail_lake.versions import new_run_id
 
 logger = logging.getLogger(__name__)
 
@@ -53,12 +53,6 @@ class TableRun:
     @property
     def ok(self) -> bool:
         return self.status == "succeeded"
-
-
-def new_run_id(now: datetime | None = None) -> str:
-    """Sortable by time (UTC, microseconds) with a random suffix against same-instant runs."""
-    now = now or datetime.now(UTC)
-    return now.strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(2)
 
 
 def run_analytics(

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from retail_lake.analytics._lock import AnalyticsBusyError
     from retail_lake.analytics._runner import EmptyLakeError, run_analytics
     from retail_lake.config import Settings
-    from retail_lake.lake import connect
+    from retail_lake.query import connect
     from retail_lake.storage import open_storage
 
     lake = getattr(args, "lake", None) or os.environ.get("RETAIL_LAKE") or "./lake"
@@ -71,6 +71,6 @@ def run(args: argparse.Namespace) -> int:
           f"run {results[0].run_id if results else '-'}, {time.monotonic() - started:.1f}s")
     for r in failed:
         print(f"  {r.table}: {r.status.upper()}: {r.message}")
-    for line in format_kpis(headline_kpis(connect(storage, settings))):
+    for line in format_kpis(headline_kpis(connect(storage, settings=settings))):
         print(f"  {line}")
     return 1 if failed else 0

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from retail_lake.config import Settings
+from retail_lake.duck import new_duckdb, sql_literal
 from retail_lake.ingest._errors import RejectedFileError, RetryableIngestError
 from retail_lake.ingest._read import alias_index, detect_format, load_raw, missing_columns_message
 from retail_lake.ingest._validate import build_all_rejected, build_checked
 from retail_lake.ingest._write import Lineage, read_log, write_accepted, write_log, write_quarantine
-from retail_lake.lake import new_duckdb, sql_literal
+from retail_lake.layout import STORES_KEY
 from retail_lake.schemas import normalise_header, table
 from retail_lake.storage import Storage, StorageError, open_storage
 
@@ -154,8 +155,7 @@ def ingest_path(
         ) if rows_in else {}
         say(f"writing {accepted:,} accepted and {quarantined:,} quarantined rows")
         if quarantined:  # keep only the text of quarantined rows; free the rest before writing
-            prefix = "quarantine/sales" if kind == "sales" else "quarantine/stores"
-            write_quarantine(con, lake, lineage, workdir, spec, prefix=prefix)
+            write_quarantine(con, lake, lineage, workdir, spec, kind=kind)
         con.execute("DROP TABLE IF EXISTS raw")
         partitions: list[str] = []
         if status == "succeeded" and accepted:
@@ -320,7 +320,7 @@ def _build_checked_stores(con: Any, source: str) -> None:
 
 def _write_stores(con: Any, lake: Storage, lineage: Lineage, workdir: Path) -> list[str]:
     """Replace curated/stores/stores.parquet unless a newer stores upload is already there."""
-    key = "curated/stores/stores.parquet"
+    key = STORES_KEY
     if lake.exists(key):
         local = lake.local_path(key) or lake.download(key, workdir / "current_stores.parquet")
         current = con.execute(

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from retail_lake.duck import sql_literal
 from retail_lake.ingest._errors import RejectedFileError
-from retail_lake.lake import sql_literal
 from retail_lake.schemas import Table, normalise_header
 
 if TYPE_CHECKING:

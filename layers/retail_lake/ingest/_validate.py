@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from retail_lake.duck import sql_literal
 from retail_lake.ingest._normalise import (
     normalise_category,
     normalise_gender,
     normalise_mall,
     normalise_payment,
 )
-from retail_lake.lake import sql_literal
 from retail_lake.schemas import Column, Table
 
 if TYPE_CHECKING:

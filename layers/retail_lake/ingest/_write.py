@@ -12,7 +12,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from retail_lake.lake import sql_literal
+from retail_lake.duck import sql_literal
+from retail_lake.layout import ingest_log_key, quarantine_key, sales_file_key
 from retail_lake.schemas import Table, table
 from retail_lake.storage import Storage
 
@@ -20,9 +21,6 @@ if TYPE_CHECKING:
     import duckdb
 
 PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880"
-SALES_PREFIX = "curated/sales"
-QUARANTINE_PREFIX = "quarantine/sales"
-LOG_PREFIX = "audit/ingest_log"
 WRITE_WORKERS = 2
 
 
@@ -40,7 +38,7 @@ class Lineage:
 
 
 def partition_key(year: int, month: int, upload_id: str) -> str:
-    return f"{SALES_PREFIX}/year={year:04d}/month={month:02d}/{upload_id}.parquet"
+    return sales_file_key(year, month, upload_id)
 
 
 def write_accepted(
@@ -81,7 +79,7 @@ def write_accepted(
 
 def write_quarantine(
     con: duckdb.DuckDBPyConnection, storage: Storage, lineage: Lineage, workdir: Path, spec: Table,
-    prefix: str = QUARANTINE_PREFIX,
+    kind: str = "sales",
 ) -> str | None:
     """Rejected rows with their fields as received (from ``raw``), reason and row number."""
     if not con.execute("SELECT count(*) FROM checked WHERE rule IS NOT NULL").fetchone()[0]:
@@ -96,7 +94,7 @@ def write_quarantine(
         f"FROM checked c LEFT JOIN (SELECT rowid + 1 AS ordinal, * FROM raw) r ON r.ordinal = c.ordinal "
         f"WHERE c.rule IS NOT NULL ORDER BY c.row_number) TO {sql_literal(str(local))} ({PARQUET_OPTIONS})"
     )
-    key = f"{prefix}/{lineage.upload_id}.parquet"
+    key = quarantine_key(lineage.upload_id, kind)
     storage.upload(local, key)
     return key
 
@@ -117,14 +115,14 @@ def write_log(con: duckdb.DuckDBPyConnection, storage: Storage, row: dict, workd
             values.append(f"CAST({sql_literal(str(value))} AS {col.duckdb_type}) AS {col.name}")
     local = workdir / "ingest_log.parquet"
     con.execute(f"COPY (SELECT {', '.join(values)}) TO {sql_literal(str(local))} ({PARQUET_OPTIONS})")
-    key = f"{LOG_PREFIX}/{row['upload_id']}.parquet"
+    key = ingest_log_key(row["upload_id"])
     storage.upload(local, key)
     return key
 
 
 def read_log(con: duckdb.DuckDBPyConnection, storage: Storage, upload_id: str, workdir: Path) -> dict | None:
     """The ingest_log row of an upload that already completed, else None."""
-    key = f"{LOG_PREFIX}/{upload_id}.parquet"
+    key = ingest_log_key(upload_id)
     if not storage.exists(key):
         return None
     local = storage.local_path(key) or storage.download(key, workdir / "previous_log.parquet")

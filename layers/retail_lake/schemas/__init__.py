@@ -50,6 +50,10 @@ _GLUE_TYPES = {
 }
 
 
+# Layers whose tables are written by a job as whole versions (see retail_lake.versions).
+VERSIONED_LAYERS = frozenset({"analytics", "predictions"})
+
+
 @dataclass(frozen=True)
 class Check:
     """One validation rule: ``rule`` names it in quarantine rows, ``when`` says when it fires."""
@@ -99,6 +103,11 @@ class Table:
         return self.columns + self.partitions
 
     @property
+    def versioned(self) -> bool:
+        """Published as immutable versions behind a ``_current.json`` pointer (analytics, predictions)."""
+        return self.layer in VERSIONED_LAYERS and self.extra.get("storage", "versioned") == "versioned"
+
+    @property
     def input_columns(self) -> tuple[Column, ...]:
         """Columns that uploads may carry (matched by name or alias)."""
         return tuple(c for c in self.columns if c.input)
@@ -109,10 +118,30 @@ class Table:
                 return col
         raise KeyError(f"{self.name} has no column {name!r}")
 
+    def typed_columns(self, *, qualifier: str | None = None, partitions: bool = True,
+                      present: set[str] | frozenset[str] | None = None) -> str:
+        """The typed projection ``CAST("c" AS TYPE) AS "c", ...`` of this table, written once here.
+
+        ``qualifier`` prefixes each source column (``result."c"``); ``partitions=False`` leaves the
+        partition columns out; with ``present``, a column missing from the source reads as NULL.
+        """
+        cols = self.all_columns if partitions else self.columns
+        prefix = f"{qualifier}." if qualifier else ""
+
+        def source(name: str) -> str:
+            return "NULL" if present is not None and name not in present else f'{prefix}"{name}"'
+
+        return ", ".join(f'CAST({source(c.name)} AS {c.duckdb_type}) AS "{c.name}"' for c in cols)
+
+    def typed_select(self, source: str, *, qualifier: str | None = None, partitions: bool = True,
+                     present: set[str] | frozenset[str] | None = None) -> str:
+        """``SELECT <typed columns> FROM <source>``: a relation with exactly this table's columns and types."""
+        cols = self.typed_columns(qualifier=qualifier, partitions=partitions, present=present)
+        return f"SELECT {cols} FROM {source}"
+
     def empty_select_sql(self) -> str:
         """A typed, empty SELECT with this table's columns (stands in for a table with no files)."""
-        cols = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {c.name}" for c in self.all_columns)
-        return f"SELECT {cols} WHERE false"
+        return f"SELECT {self.typed_columns(present=frozenset())} WHERE false"
 
 
 def duckdb_type(type_name: str) -> str:

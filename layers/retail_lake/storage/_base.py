@@ -7,7 +7,9 @@ from typing import Protocol
 
 
 class StorageError(Exception):
-    """A storage operation failed in a way a retry may fix (network, throttling, 5xx)."""
+    """A storage operation failed for another reason than a missing key (network, throttling, 5xx,
+    access). Every backend raises this one type (and FileNotFoundError for a missing key), so no
+    caller sniffs botocore error codes."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,21 @@ class Storage(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
-    def read_bytes(self, key: str) -> bytes: ...
+    def read_bytes(self, key: str) -> bytes:
+        """The object's bytes; FileNotFoundError when the key does not exist."""
+        ...
+
+    def stat(self, key: str) -> ObjectInfo:
+        """Size, ETag and time of one object; FileNotFoundError when the key does not exist."""
+        ...
+
+    def read_if_changed(self, key: str, etag: str | None) -> tuple[bytes | None, str | None]:
+        """(bytes, etag) when the object's ETag differs from ``etag``, else (None, etag).
+
+        A cache revalidates a small object (a table pointer) without downloading it again: on S3
+        this is one conditional GET (If-None-Match). FileNotFoundError when the key does not exist.
+        """
+        ...
 
     def download(self, key: str, dest: Path) -> Path: ...
 

@@ -7,7 +7,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from retail_lake.storage._base import ObjectInfo
+from retail_lake.storage._base import ObjectInfo, StorageError
 
 
 class LocalStorage:
@@ -46,11 +46,36 @@ class LocalStorage:
         return self._path(key).is_file()
 
     def read_bytes(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
+        try:
+            return self._path(key).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise FileNotFoundError(f"{self.uri}/{key}") from None
+        except OSError as exc:
+            raise StorageError(f"reading {self.uri}/{key}: {exc}") from exc
+
+    def stat(self, key: str) -> ObjectInfo:
+        path = self._path(key)
+        try:
+            st = path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            raise FileNotFoundError(f"{self.uri}/{key}") from None
+        if not path.is_file():
+            raise FileNotFoundError(f"{self.uri}/{key}")
+        return ObjectInfo(key.lstrip("/"), st.st_size, _etag(st), datetime.fromtimestamp(st.st_mtime, UTC))
+
+    def read_if_changed(self, key: str, etag: str | None) -> tuple[bytes | None, str | None]:
+        current = self.stat(key).etag
+        if etag is not None and current == etag:
+            return None, etag
+        # The tag read before the bytes: if the file is replaced in between, the next call reads again.
+        return self.read_bytes(key), current
 
     def download(self, key: str, dest: Path) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(self._path(key), dest)
+        try:
+            shutil.copyfile(self._path(key), dest)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise FileNotFoundError(f"{self.uri}/{key}") from None
         return dest
 
     def upload(self, src: Path, key: str) -> None:

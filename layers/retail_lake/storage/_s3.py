@@ -73,36 +73,84 @@ class S3Storage:
         return out
 
     def exists(self, key: str) -> bool:
-        from botocore.exceptions import ClientError
-
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
-            return True
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise StorageError(f"head {self.uri}/{key}: {exc}") from exc
+            self.stat(key)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def stat(self, key: str) -> ObjectInfo:
+        with _translated(self, "head", key):
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        return ObjectInfo(key.lstrip("/"), head["ContentLength"], head.get("ETag", "").strip('"') or None,
+                          head["LastModified"])
 
     def read_bytes(self, key: str) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        with _translated(self, "get", key):
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+
+    def read_if_changed(self, key: str, etag: str | None) -> tuple[bytes | None, str | None]:
+        kwargs = {"IfNoneMatch": f'"{etag}"'} if etag else {}
+        with _translated(self, "get", key, not_modified_ok=True) as outcome:
+            resp = self.client.get_object(Bucket=self.bucket, Key=self._key(key), **kwargs)
+            return resp["Body"].read(), resp.get("ETag", "").strip('"') or None
+        if outcome.not_modified:
+            return None, etag
+        raise AssertionError("unreachable")  # _translated raised or returned above
 
     def download(self, key: str, dest: Path) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        self.client.download_file(self.bucket, self._key(key), str(dest))
+        with _translated(self, "download", key):
+            self.client.download_file(self.bucket, self._key(key), str(dest))
         return dest
 
     def upload(self, src: Path, key: str) -> None:
-        self.client.upload_file(str(src), self.bucket, self._key(key))
+        with _translated(self, "upload", key):
+            self.client.upload_file(str(src), self.bucket, self._key(key))
 
     def write_bytes(self, key: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+        with _translated(self, "put", key):
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
 
     def delete(self, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):
             chunk = keys[start : start + 1000]
-            resp = self.client.delete_objects(
-                Bucket=self.bucket,
-                Delete={"Objects": [{"Key": self._key(k)} for k in chunk], "Quiet": True},
-            )
+            with _translated(self, "delete", chunk[0]):
+                resp = self.client.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={"Objects": [{"Key": self._key(k)} for k in chunk], "Quiet": True},
+                )
             if resp.get("Errors"):
                 raise StorageError(f"delete failed for {len(resp['Errors'])} objects: {resp['Errors'][0]}")
+
+
+_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket"})
+
+
+class _Outcome:
+    not_modified = False
+
+
+class _translated:
+    """Turn botocore failures into FileNotFoundError (missing key) or StorageError (anything else)."""
+
+    def __init__(self, storage: S3Storage, action: str, key: str, not_modified_ok: bool = False) -> None:
+        self.where = f"{action} {storage.uri}/{key}"
+        self.not_modified_ok = not_modified_ok
+        self.outcome = _Outcome()
+
+    def __enter__(self) -> _Outcome:
+        return self.outcome
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        if exc is None or not isinstance(exc, Exception) or isinstance(exc, StorageError | FileNotFoundError):
+            return False
+        response = getattr(exc, "response", None) or {}
+        code = str(response.get("Error", {}).get("Code", ""))
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if self.not_modified_ok and (code in ("304", "NotModified") or status == 304):
+            self.outcome.not_modified = True
+            return True
+        if code in _MISSING_CODES or status == 404:
+            raise FileNotFoundError(self.where) from exc
+        raise StorageError(f"{self.where}: {exc}") from exc

@@ -19,7 +19,7 @@ import pytest
 from retail_lake import schemas
 from retail_lake.analytics import run_analytics
 from retail_lake.config import Settings
-from retail_lake.lake import connect
+from retail_lake.query import connect
 from retail_lake.storage import LocalStorage
 
 _DEFAULTS: dict[str, Any] = {

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from retail_lake.analytics import compact_sales, run_analytics
-from retail_lake.lake import connect
+from retail_lake.query import connect
 from retail_lake.storage import LocalStorage
 
 from .conftest import make_lake, sale, write_sales

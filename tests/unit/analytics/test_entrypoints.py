@@ -14,7 +14,7 @@ import pytest
 
 from retail_lake.analytics import cli as analytics_cli
 from retail_lake.analytics import read_pointer, run_analytics
-from retail_lake.lake import connect
+from retail_lake.query import connect
 
 from .conftest import make_lake, sale
 

@@ -13,7 +13,8 @@ import pytest
 
 from retail_lake.analytics import AnalyticsBusyError, LakeLock, _runner, read_pointer, register_analytics, run_analytics
 from retail_lake.analytics._versions import swap_pointer
-from retail_lake.lake import connect, new_duckdb
+from retail_lake.duck import new_duckdb
+from retail_lake.query import connect
 from retail_lake.storage import LocalStorage
 
 from .conftest import make_lake, sale, write_sales
@@ -136,7 +137,7 @@ def test_register_analytics_imports_nothing_heavy() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, retail_lake.analytics, retail_lake.lake; "
+    code = ("import sys, retail_lake.analytics, retail_lake.query; "
             "print(sorted(m for m in ('pandas', 'pyarrow', 'sqlglot', 'awswrangler') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from retail_lake.lake import connect
+from retail_lake.query import connect
 
 HEADER = "invoice_no,customer_id,gender,age,category,quantity,price,payment_method,invoice_date,shopping_mall"
 GOOD = [
