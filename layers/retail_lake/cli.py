@@ -342,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 JOB_CLI_MODULES = (
     "retail_lake.analytics.cli",  # analytics
+    "retail_lake.ingest.cli",  # redrive
     "retail_lake.api.cli",  # serve
     "retail_lake.models.cli",  # train
     "retail_lake.local.cli",  # up
