@@ -335,7 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
     # Subcommands owned by the job packages: each module has ``add_parser(subparsers)`` and imports
     # nothing heavy at module level (the parser is built on every call of the CLI).
     for module_name in JOB_CLI_MODULES:
-        if importlib.util.find_spec(module_name) is not None:
+        try:
+            present = importlib.util.find_spec(module_name) is not None
+        except ModuleNotFoundError:  # the job's package itself is not there (find_spec raises then)
+            present = False
+        if present:
             importlib.import_module(module_name).add_parser(sub)
     return parser
 
