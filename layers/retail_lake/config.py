@@ -35,6 +35,15 @@ class Settings:
     # Readers (query.LakeReader): how long a loaded table version is served before its pointer's
     # ETag is checked again (a conditional GET on S3). 0 checks on every read.
     reader_revalidate_seconds: float = 5.0
+    # API (issue 7, retail_lake.api): browser origins allowed by CORS (none: CORS off), how long
+    # clients may cache a GET (Cache-Control max-age; ETags revalidate after), the largest request
+    # body (413 beyond), the largest response body (a page is cut below it and says `truncated`:
+    # Lambda answers at most 6 MB), and the API Gateway stage prefix that Mangum strips ('/prod').
+    api_cors_origins: tuple[str, ...] = ()
+    api_cache_max_age: int = 60
+    api_max_body_bytes: int = 1_048_576
+    api_max_response_bytes: int = 5_000_000
+    api_base_path: str = ""
     tmp_dir: Path = field(default_factory=lambda: Path(_env("TMPDIR", "/tmp") or "/tmp"))
 
     @classmethod
@@ -58,6 +67,12 @@ class Settings:
             analytics_engine=(_env("ANALYTICS_ENGINE", "duckdb") or "duckdb").lower(),
             analytics_lock_stale_seconds=int(_env("ANALYTICS_LOCK_STALE_SECONDS", "1800") or 1800),
             reader_revalidate_seconds=float(_env("READER_REVALIDATE_SECONDS", "5") or 5),
+            # API
+            api_cors_origins=tuple(o.strip() for o in (_env("API_CORS_ORIGINS", "") or "").split(",") if o.strip()),
+            api_cache_max_age=int(_env("API_CACHE_MAX_AGE", "60") or 60),
+            api_max_body_bytes=int(_env("API_MAX_BODY_BYTES", "1048576") or 1048576),
+            api_max_response_bytes=int(_env("API_MAX_RESPONSE_BYTES", "5000000") or 5000000),
+            api_base_path=(_env("API_BASE_PATH", "") or "").rstrip("/"),
         )
 
 
