@@ -251,8 +251,8 @@ class LakeReader:
         try:
             data, etag = self.storage.read_if_changed(pointer_key(table), loaded.etag if loaded else None)
         except FileNotFoundError:
-            if loaded is None or loaded.version.run_id is not None:
-                self.con.execute(f"CREATE OR REPLACE VIEW {sql_identifier(table)} AS {spec.empty_select_sql()}")
+            if loaded is None or loaded.version.run_id is not None:  # an empty table with the columns
+                self.con.execute(f"CREATE OR REPLACE TABLE {sql_identifier(table)} AS {spec.empty_select_sql()}")
             self._loaded[table] = _Loaded(TableVersion(table, None, None, None), None, time.monotonic())
             return
         if data is None and loaded is not None:  # unchanged pointer

@@ -124,7 +124,7 @@ class S3Storage:
                 raise StorageError(f"delete failed for {len(resp['Errors'])} objects: {resp['Errors'][0]}")
 
 
-_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket"})
+_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
 class _Outcome:
@@ -151,6 +151,8 @@ class _translated:
         if self.not_modified_ok and (code in ("304", "NotModified") or status == 304):
             self.outcome.not_modified = True
             return True
+        if code == "NoSuchBucket":  # the lake itself is missing: not a missing key
+            raise StorageError(f"{self.where}: {exc}") from exc
         if code in _MISSING_CODES or status == 404:
             raise FileNotFoundError(self.where) from exc
         raise StorageError(f"{self.where}: {exc}") from exc
