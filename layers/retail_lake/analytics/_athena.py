@@ -165,9 +165,8 @@ class AthenaEngine:
         try:
             register_curated(con, self.storage, self.settings, tables=("sales_versions", "stores"))
             out = Path(self._tmp.name) / "stores.parquet"
-            cols = ", ".join(f'CAST("{c.name}" AS {c.duckdb_type}) AS "{c.name}"'
-                             for c in schemas.table("stores").columns)
-            con.execute(f"COPY (SELECT {cols} FROM stores) TO {sql_literal(str(out))} "
+            select = schemas.table("stores").typed_select("stores", partitions=False)
+            con.execute(f"COPY ({select}) TO {sql_literal(str(out))} "
                         "(FORMAT parquet, COMPRESSION zstd)")
         finally:
             con.close()
@@ -195,8 +194,7 @@ class AthenaEngine:
         try:
             if local:
                 files = "[" + ", ".join(sql_literal(str(p)) for p in local) + "]"
-                cols = ", ".join(f'CAST("{c.name}" AS {c.duckdb_type}) AS "{c.name}"' for c in spec.columns)
-                select = f"SELECT {cols} FROM read_parquet({files})"
+                select = spec.typed_select(f"read_parquet({files})", partitions=False)
             else:  # an empty result: Athena writes no file
                 select = spec.empty_select_sql()
             con.execute(f"COPY ({select}) TO {sql_literal(str(out))} (FORMAT parquet, COMPRESSION zstd)")

@@ -105,10 +105,10 @@ def _compact_partition(storage: Storage, partition: str, keys: list[str], settin
         try:
             register_parquet(con, "sales_versions", files, spec, hive=True)
             rows_read = con.execute("SELECT COUNT(*) FROM sales_versions").fetchone()[0]
-            cols = ", ".join(f'CAST("{c.name}" AS {c.duckdb_type}) AS "{c.name}"' for c in spec.columns)
+            winners = spec.typed_select(f"({read_sql('views/sales.sql')}) AS winners", partitions=False)
             out = workdir / "compacted.parquet"
             con.execute(
-                f"COPY (SELECT {cols} FROM ({read_sql('views/sales.sql')}) AS winners "
+                f"COPY ({winners} "
                 'ORDER BY invoice_date, invoice_no, "row_number") '
                 f"TO {sql_literal(str(out))} (FORMAT parquet, COMPRESSION zstd)"
             )

@@ -183,6 +183,5 @@ def typed_select(table: str, sql: str) -> str:
 
     The Parquet files then match the Glue/DuckDB schema whatever type the engine inferred.
     """
-    spec = schemas.table(table)
-    cols = ", ".join(f'CAST(result."{c.name}" AS {c.duckdb_type}) AS "{c.name}"' for c in spec.columns)
+    cols = schemas.table(table).typed_columns(qualifier="result", partitions=False)
     return f"SELECT {cols}\nFROM (\n{sql}\n) AS result"
