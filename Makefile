@@ -10,6 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install demo test lint validate build unit integration e2e bench bench-ingest bench-analytics clean
+.PHONY: browser screenshots
 
 $(STAMP): pyproject.toml requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +29,7 @@ lint: install
 validate: install
 	$(BIN)/sam validate --lint --template template.yaml
 
-test: install lint validate
+test: install lint validate browser
 	$(BIN)/pytest -q -p no:cacheprovider
 
 unit: install
@@ -39,6 +40,17 @@ integration: install
 
 e2e: install
 	$(BIN)/pytest -q tests/e2e
+
+# The dashboard's browser test drives Debian's headless Chromium (never `playwright install`).
+CHROMIUM := /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { echo "installing chromium + chromium-driver (apt-get)"; \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver; }
+
+# Re-make the README's dashboard screenshots (docs/img/dashboard-*.png) from the browser test.
+screenshots: install browser
+	DASHBOARD_SCREENSHOTS=docs/img $(BIN)/pytest -q -n 0 -p no:cacheprovider tests/e2e/test_dashboard_browser.py
 
 # sam build needs a python3.12 interpreter on PATH (pyenv provides one here).
 build: install
