@@ -33,6 +33,7 @@ ANALYTICS_TABLES: tuple[AnalyticsTable, ...] = (
     AnalyticsTable("payment_methods"),
     AnalyticsTable("category_insights", ("customer_rfm", "profitability")),
     AnalyticsTable("cohort_retention"),
+    AnalyticsTable("customer_profile", ("customer_rfm", "customer_value")),
 )
 TABLE_NAMES: tuple[str, ...] = tuple(t.name for t in ANALYTICS_TABLES)
 RUNS_TABLE = "analytics_runs"
