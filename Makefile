@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo test lint validate build unit integration e2e bench bench-ingest bench-analytics clean
+.PHONY: install demo test lint validate build unit integration e2e bench bench-ingest bench-analytics bench-duckdb clean
 .PHONY: browser screenshots
 
 $(STAMP): pyproject.toml requirements.txt
@@ -63,6 +63,10 @@ bench-ingest: install
 
 bench-analytics: install
 	$(BIN)/python bench/analytics.py
+
+# DuckDB 2.0 + mirror vs 1.5.5 + mirror vs 1.5.5 + httpfs on moto's S3 server (venvs under bench/out/).
+bench-duckdb: install
+	$(BIN)/python bench/duckdb_versions.py
 
 clean:
 	rm -rf lake data .aws-sam .pytest_cache

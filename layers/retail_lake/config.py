@@ -44,6 +44,13 @@ class Settings:
     api_max_body_bytes: int = 1_048_576
     api_max_response_bytes: int = 5_000_000
     api_base_path: str = ""
+    # S3 reads (docs/DECISIONS.md, "DuckDB version"): 'httpfs' lets DuckDB read s3:// objects itself
+    # by range requests; 'mirror' copies them into the temp folder first (retail_lake.mirror);
+    # 'auto' takes httpfs when its extension is installed for this DuckDB. The mirror refuses to
+    # grow past mirror_max_bytes (None: the temp folder's free space), with a message, not ENOSPC.
+    s3_reads: str = "auto"
+    mirror_max_bytes: int | None = None
+    aws_region: str | None = None  # AWS_REGION (Lambda sets it), else AWS_DEFAULT_REGION
     tmp_dir: Path = field(default_factory=lambda: Path(_env("TMPDIR", "/tmp") or "/tmp"))
 
     @classmethod
@@ -73,6 +80,10 @@ class Settings:
             api_max_body_bytes=int(_env("API_MAX_BODY_BYTES", "1048576") or 1048576),
             api_max_response_bytes=int(_env("API_MAX_RESPONSE_BYTES", "5000000") or 5000000),
             api_base_path=(_env("API_BASE_PATH", "") or "").rstrip("/"),
+            # S3 reads
+            s3_reads=(_env("S3_READS", "auto") or "auto").lower(),
+            mirror_max_bytes=_megabytes("MIRROR_MAX_MB"),
+            aws_region=_env("AWS_REGION") or _env("AWS_DEFAULT_REGION"),
         )
 
 
@@ -80,3 +91,17 @@ def _lambda_memory_limit() -> str | None:
     """In Lambda, leave DuckDB ~60 % of the function memory so Python and buffers fit beside it."""
     mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
     return f"{int(int(mb) * 0.6)}MB" if mb else None
+
+
+def _megabytes(name: str) -> int | None:
+    """A size in MB from the environment as bytes (None when unset); a clear error when not a number."""
+    raw = _env(name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number of megabytes") from None
+    if value < 0:
+        raise ValueError(f"{name}={raw!r} must be >= 0")
+    return int(value * 1024 * 1024)

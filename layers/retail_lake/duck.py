@@ -1,4 +1,5 @@
-"""DuckDB connections and SQL text helpers shared by every job (ingest, analytics, readers).
+"""DuckDB connections, SQL text helpers and the httpfs extension, shared by every job (ingest,
+analytics, readers).
 
 Importing this module does not import duckdb: the API's cold start pays for DuckDB only when the
 first connection is opened.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from retail_lake.config import Settings
 
@@ -17,7 +18,19 @@ if TYPE_CHECKING:
 
     from retail_lake import schemas
 
-__all__ = ["new_duckdb", "parquet_files", "read_sql", "register_parquet", "sql_identifier", "sql_literal"]
+__all__ = [
+    "HttpfsUnavailable",
+    "enable_s3",
+    "httpfs_extension_path",
+    "new_duckdb",
+    "parquet_files",
+    "read_sql",
+    "register_parquet",
+    "s3_reads_mode",
+    "s3_secret_sql",
+    "sql_identifier",
+    "sql_literal",
+]
 
 
 def sql_literal(value: str) -> str:
@@ -75,3 +88,153 @@ def register_parquet(con: duckdb.DuckDBPyConnection, name: str, files: list[str]
     hive_opts = ", hive_partitioning = true, hive_types_autocast = false" if hive else ""
     source = f"read_parquet({file_list}, union_by_name = true{hive_opts})"
     con.execute(f"CREATE OR REPLACE VIEW {sql_identifier(name)} AS {spec.typed_select(source)}")
+
+
+# --- S3 through DuckDB's httpfs extension --------------------------------------------------------
+#
+# DuckDB cannot download its extensions here (nor in a locked-down Lambda), but the signed builds
+# install from PyPI: the package ``duckdb-extension-httpfs`` holds
+# ``duckdb_extension_httpfs/extensions/v<duckdb version>/httpfs.duckdb_extension`` (its
+# ``__init__`` is empty) and DuckDB LOADs it by path with signature checks on. The package exists
+# for DuckDB 1.5.x only, and a build loads only into the DuckDB version it was built for, so the
+# project pins the two together (docs/DECISIONS.md, "DuckDB version").
+
+HTTPFS_PACKAGE = "duckdb_extension_httpfs"
+S3_SECRET = "retail_lake_s3"
+S3_READS_MODES = ("auto", "httpfs", "mirror")
+
+
+class HttpfsUnavailable(RuntimeError):
+    """S3_READS=httpfs, but the httpfs extension for this DuckDB version is not installed."""
+
+
+def httpfs_extension_path() -> Path | None:
+    """The httpfs extension file for the running DuckDB, from the installed package; None without one.
+
+    Looked up without importing the package, and only for this DuckDB version's folder: a build for
+    another version would refuse to load.
+    """
+    import importlib.util
+
+    import duckdb
+
+    try:
+        spec = importlib.util.find_spec(HTTPFS_PACKAGE)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        candidate = Path(folder) / "extensions" / f"v{duckdb.__version__}" / "httpfs.duckdb_extension"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def s3_reads_mode(settings: Settings | None = None) -> str:
+    """How DuckDB reads an S3 lake: ``'httpfs'`` (s3:// URLs, range requests) or ``'mirror'``
+    (objects copied into the temp folder first, retail_lake.mirror).
+
+    ``S3_READS=auto`` (the default) takes httpfs when its extension is installed for this DuckDB.
+    """
+    settings = settings or Settings.from_env()
+    mode = settings.s3_reads
+    if mode not in S3_READS_MODES:
+        raise ValueError(f"S3_READS={mode!r} is not one of {', '.join(S3_READS_MODES)}")
+    if mode == "mirror":
+        return "mirror"
+    if httpfs_extension_path() is not None:
+        return "httpfs"
+    if mode == "httpfs":
+        raise _httpfs_unavailable()
+    return "mirror"
+
+
+def _httpfs_unavailable() -> HttpfsUnavailable:
+    import duckdb
+
+    return HttpfsUnavailable(
+        f"S3_READS=httpfs needs the httpfs extension built for DuckDB {duckdb.__version__}: the package "
+        f"duckdb-extension-httpfs=={duckdb.__version__} (it exists for DuckDB 1.5.x; the project pins "
+        "duckdb==1.5.5 with it); or set S3_READS=mirror (or auto) to copy objects into the temp folder"
+    )
+
+
+_CREDENTIAL_SESSIONS: dict[tuple[str | None, ...], Any] = {}
+_CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                   "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE")
+
+
+def _aws_credentials() -> tuple[str, str, str | None] | None:
+    """(key id, secret, session token) from the AWS SDK's chain: environment variables (a Lambda
+    role's session credentials are there), profile, container or instance role; None when none.
+
+    Resolved by botocore, as boto3 does for the rest of the lake, so both see the same identity.
+    One botocore session per credential environment: the chain (which may ask an instance
+    metadata endpoint) runs once, and refreshable credentials are refreshed when due.
+    """
+    credentials = _botocore_session().get_credentials()
+    if credentials is None:
+        return None
+    frozen = credentials.get_frozen_credentials()
+    return frozen.access_key, frozen.secret_key, frozen.token or None
+
+
+def _botocore_session() -> Any:
+    import os
+
+    import botocore.session
+
+    env_key = tuple(os.environ.get(name) for name in _CREDENTIAL_ENV)
+    session = _CREDENTIAL_SESSIONS.get(env_key)
+    if session is None:
+        session = _CREDENTIAL_SESSIONS[env_key] = botocore.session.get_session()
+    return session
+
+
+def s3_secret_sql(settings: Settings | None = None) -> str:
+    """``CREATE OR REPLACE SECRET`` for the lake's S3: endpoint, region and credentials from the
+    environment, as boto3 would use them.
+
+    AWS_ENDPOINT_URL (moto's server, LocalStack) gives the endpoint, path-style URLs (those servers
+    have no per-bucket host names) and SSL from its scheme; without it, AWS's own endpoint.
+    """
+    from urllib.parse import urlsplit
+
+    settings = settings or Settings.from_env()
+    region = settings.aws_region or _botocore_session().get_config_variable("region") or "us-east-1"
+    options = ["TYPE s3", f"REGION {sql_literal(region)}"]
+    credentials = _aws_credentials()
+    if credentials is not None:
+        key_id, secret, token = credentials
+        options += [f"KEY_ID {sql_literal(key_id)}", f"SECRET {sql_literal(secret)}"]
+        if token:
+            options.append(f"SESSION_TOKEN {sql_literal(token)}")
+    if settings.aws_endpoint_url:
+        endpoint = urlsplit(settings.aws_endpoint_url)
+        if not endpoint.netloc:
+            raise ValueError(f"AWS_ENDPOINT_URL={settings.aws_endpoint_url!r} is not a URL (http://host:port)")
+        options += [
+            f"ENDPOINT {sql_literal(endpoint.netloc)}",
+            "URL_STYLE 'path'",
+            f"USE_SSL {'true' if endpoint.scheme == 'https' else 'false'}",
+        ]
+    return f"CREATE OR REPLACE SECRET {S3_SECRET} ({', '.join(options)})"
+
+
+def enable_s3(con: duckdb.DuckDBPyConnection, settings: Settings | None = None) -> None:
+    """Make ``con`` read ``s3://`` URLs: load httpfs by path (once per database) and (re)create the
+    S3 secret, so rotated credentials are picked up each time a reader loads files.
+
+    Cursors of ``con`` share both. Raises HttpfsUnavailable without the extension.
+    """
+    settings = settings or Settings.from_env()
+    loaded = con.execute(
+        "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'httpfs'"
+    ).fetchone()
+    if not (loaded and loaded[0]):
+        path = httpfs_extension_path()
+        if path is None:
+            raise _httpfs_unavailable()
+        con.execute(f"LOAD {sql_literal(str(path))}")
+    con.execute(s3_secret_sql(settings))

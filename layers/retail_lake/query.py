@@ -19,14 +19,13 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from retail_lake import schemas
 from retail_lake.config import Settings
-from retail_lake.duck import new_duckdb, parquet_files, register_parquet, sql_identifier, sql_literal
+from retail_lake.duck import new_duckdb, register_parquet, sql_identifier, sql_literal
 from retail_lake.layout import CURATED_PREFIXES, pointer_key, versioned_prefix
-from retail_lake.mirror import local_copy, local_root
+from retail_lake.mirror import readable_file, readable_files, reads_s3_directly
 from retail_lake.storage import Storage, open_storage
 from retail_lake.views import CURATED_TABLES, register_curated
 
@@ -133,12 +132,12 @@ def register_tables(con: duckdb.DuckDBPyConnection, storage: Storage, names: Ite
             if pointer is None:
                 con.execute(f"CREATE OR REPLACE VIEW {sql_identifier(name)} AS {spec.empty_select_sql()}")
             else:
-                path = _version_file(storage, name, pointer, settings)
-                source = f"read_parquet({sql_literal(str(path))})"
+                path = _version_file(con, storage, name, pointer, settings)
+                source = f"read_parquet({sql_literal(path)})"
                 con.execute(f"CREATE OR REPLACE VIEW {sql_identifier(name)} AS "
                             f"{spec.typed_select(source, partitions=False)}")
         else:  # append-only files under the table's location (analytics_runs)
-            files = _parquet_under(storage, versioned_prefix(name), settings)
+            files = readable_files(con, storage, versioned_prefix(name), settings)
             register_parquet(con, name, files, spec, hive=False)
 
 
@@ -155,16 +154,20 @@ def _read_pointer(storage: Storage, table: str) -> dict[str, Any] | None:
         return None
 
 
-def _version_file(storage: Storage, table: str, pointer: dict[str, Any], settings: Settings) -> Path:
+def _version_file(con: duckdb.DuckDBPyConnection, storage: Storage, table: str, pointer: dict[str, Any],
+                  settings: Settings) -> str:
+    """The pointer's version file as ``con`` reads it: an ``s3://`` URL with httpfs (checked to
+    exist with one HEAD), else a local path (the file itself, or its cached copy)."""
+    def locate(key: str) -> str:
+        if reads_s3_directly(storage, settings):
+            storage.stat(key)  # FileNotFoundError now rather than an HTTP 404 inside DuckDB later
+        return readable_file(con, storage, key, settings)
+
     try:
-        return local_copy(storage, pointer["key"], settings)
+        return locate(pointer["key"])
     except FileNotFoundError:  # two newer runs removed it since the pointer was read: read it again
         fresh = _read_pointer(storage, table) or pointer
-        return local_copy(storage, fresh["key"], settings)
-
-
-def _parquet_under(storage: Storage, prefix: str, settings: Settings) -> list[str]:
-    return parquet_files(local_root(storage, prefix, settings))
+        return locate(fresh["key"])
 
 
 # --- the long-lived reader -------------------------------------------------------------------
@@ -259,8 +262,8 @@ class LakeReader:
             loaded.checked = time.monotonic()
             return
         pointer = json.loads(data)
-        path = _version_file(self.storage, table, pointer, self.settings)
-        source = f"read_parquet({sql_literal(str(path))})"
+        path = _version_file(self.con, self.storage, table, pointer, self.settings)
+        source = f"read_parquet({sql_literal(path)})"
         # Materialised in memory: the tables are small and every request then reads RAM, not Parquet.
         self.con.execute(f"CREATE OR REPLACE TABLE {sql_identifier(table)} AS "
                          f"{spec.typed_select(source, partitions=False)}")
@@ -291,7 +294,7 @@ class LakeReader:
         if loaded is not None and loaded.etag == digest:
             loaded.checked = time.monotonic()
             return
-        register_parquet(self.con, table, _parquet_under(self.storage, prefix, self.settings),
+        register_parquet(self.con, table, readable_files(self.con, self.storage, prefix, self.settings),
                          schemas.table(table), hive=False)
         version = TableVersion(table, digest if listing else None, len(listing), None)
         self._loaded[table] = _Loaded(version, digest, time.monotonic())

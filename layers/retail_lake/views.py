@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from retail_lake import schemas
 from retail_lake.config import Settings
-from retail_lake.duck import parquet_files, read_sql, register_parquet, sql_literal
+from retail_lake.duck import read_sql, register_parquet, sql_literal
 from retail_lake.layout import CURATED_PREFIXES
-from retail_lake.mirror import local_root
+from retail_lake.mirror import readable_files
 from retail_lake.storage import Storage
 
 if TYPE_CHECKING:
@@ -48,7 +48,8 @@ def register_curated(
     """Create the curated views named in ``tables`` (`sales` implies `sales_versions`).
 
     Only what is asked for is registered, so a job that reads only sales and stores does not mirror
-    the quarantine and audit files of an S3 lake.
+    the quarantine and audit files of an S3 lake. On S3 with httpfs the views read the ``s3://``
+    objects listed now (nothing is copied to the temp folder; see retail_lake.mirror).
     """
     wanted = set(tables)
     if "sales" in wanted:
@@ -57,7 +58,7 @@ def register_curated(
         if name not in wanted:
             continue
         spec = schemas.table("sales" if name == "sales_versions" else name)
-        files = parquet_files(local_root(storage, prefix, settings))
+        files = readable_files(con, storage, prefix, settings)
         if name == "stores" and not files:
             register_default_stores(con)
             continue

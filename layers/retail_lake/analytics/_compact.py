@@ -16,12 +16,17 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from retail_lake import schemas
 from retail_lake.config import Settings
 from retail_lake.duck import new_duckdb, read_sql, register_parquet, sql_literal
 from retail_lake.layout import COMPACTED_FILE_PREFIX, SALES_PREFIX
+from retail_lake.mirror import readable_file, reads_s3_directly
 from retail_lake.storage import ObjectInfo, Storage
+
+if TYPE_CHECKING:
+    import duckdb
 
 COMPACTED_PREFIX = COMPACTED_FILE_PREFIX
 
@@ -96,13 +101,9 @@ def _compact_partition(storage: Storage, partition: str, keys: list[str], settin
     settings.tmp_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="retail-lake-compact-", dir=settings.tmp_dir) as tmp:
         workdir = Path(tmp)
-        files = []
-        for key in keys:
-            local = storage.local_path(key)
-            # The hive path (year=/month=) must stay in the file's path: the view reads it.
-            files.append(str(local if local is not None else storage.download(key, workdir / "in" / key)))
         con = new_duckdb(settings)
         try:
+            files = _partition_files(con, storage, keys, workdir, settings)
             register_parquet(con, "sales_versions", files, spec, hive=True)
             rows_read = con.execute("SELECT COUNT(*) FROM sales_versions").fetchone()[0]
             winners = spec.typed_select(f"({read_sql('views/sales.sql')}) AS winners", partitions=False)
@@ -119,3 +120,13 @@ def _compact_partition(storage: Storage, partition: str, keys: list[str], settin
     # Only the files read above; never the new file (its name is derived from their names).
     storage.delete([k for k in keys if k != written_key])
     return PartitionCompaction(partition, tuple(keys), written_key, rows_read, rows_written)
+
+
+def _partition_files(con: duckdb.DuckDBPyConnection, storage: Storage, keys: list[str], workdir: Path,
+                     settings: Settings) -> list[str]:
+    """The partition's files as ``con`` reads them: in place (local lake), by ``s3://`` URL
+    (httpfs: nothing copied), else downloaded into ``workdir``. The hive path (year=/month=) stays
+    in every path: the view reads the partition columns from it."""
+    if storage.local_path("") is not None or reads_s3_directly(storage, settings):
+        return [readable_file(con, storage, key, settings) for key in keys]
+    return [str(storage.download(key, workdir / "in" / key)) for key in keys]
