@@ -8,11 +8,9 @@ pattern), so these tests exercise the names, queue settings and notification fil
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import importlib.util
 import json
-import re
 import subprocess
 import sys
 import urllib.request
@@ -25,6 +23,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+
+from retail_lake.local._stack import Stack, delete_stack
+from retail_lake.local._stack import Template as _Template
+from retail_lake.local._stack import create_stack as _create_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "infra" / "events"
@@ -58,180 +60,20 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- template.yaml
 
-
-@cache
-def _template_doc() -> dict[str, Any]:
-    from cfnlint.decode import decode
-
-    doc, errors = decode(str(ROOT / "template.yaml"))
-    assert not errors, errors
-    return doc
+# The stack builder lives in the library (``retail-lake up`` creates the same stack on an endpoint);
+# these wrappers keep the tests' spelling: ``Template(refs)`` and ``create_stack(prefix)`` on this checkout.
 
 
-class Template:
+class Template(_Template):
     """template.yaml with a resolver for the intrinsics its data-plane resources use."""
 
     def __init__(self, refs: dict[str, Any]) -> None:
-        self.doc = _template_doc()
-        params = {k: v.get("Default") for k, v in self.doc.get("Parameters", {}).items()}
-        self.refs: dict[str, Any] = {**params, **refs}
-
-    def resolve(self, node: Any) -> Any:
-        if isinstance(node, list):
-            return [self.resolve(n) for n in node]
-        if not isinstance(node, dict):
-            return node
-        if set(node) == {"Ref"}:
-            return self.refs[node["Ref"]]
-        if set(node) == {"Fn::GetAtt"}:
-            att = node["Fn::GetAtt"]
-            return self.refs[att if isinstance(att, str) else ".".join(att)]
-        if set(node) == {"Fn::Sub"}:
-            def sub(match: re.Match[str]) -> str:
-                name = match.group(1)
-                return "${" + name[1:] + "}" if name.startswith("!") else str(self.refs[name])
-
-            return re.sub(r"\$\{([^}]+)\}", sub, node["Fn::Sub"])
-        if set(node) == {"Fn::Join"}:
-            sep, parts = node["Fn::Join"]
-            return sep.join(str(self.resolve(p)) for p in parts)
-        return {k: self.resolve(v) for k, v in node.items()}
-
-    def properties(self, logical_id: str) -> dict[str, Any]:
-        return json.loads(json.dumps(self.resolve(self.doc["Resources"][logical_id]["Properties"])))
-
-
-@dataclass
-class Stack:
-    """The data-plane resources of template.yaml, created on some endpoint."""
-
-    upload_bucket: str
-    lake_bucket: str
-    queue_url: str
-    queue_arn: str
-    dlq_url: str
-    table: str
-    account: str
-
-    @property
-    def lake_uri(self) -> str:
-        return f"s3://{self.lake_bucket}"
-
-
-def _bucket_api_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """CloudFormation lifecycle rules -> the S3 API's shape."""
-    out = []
-    for rule in rules:
-        api: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
-        if "ExpirationInDays" in rule:
-            api["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
-        if "Transitions" in rule:
-            api["Transitions"] = [
-                {"Days": int(t["TransitionInDays"]), "StorageClass": t["StorageClass"]} for t in rule["Transitions"]
-            ]
-        if "AbortIncompleteMultipartUpload" in rule:
-            days = int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
-            api["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}
-        out.append(api)
-    return out
+        super().__init__(ROOT / "template.yaml", refs)
 
 
 def create_stack(name_prefix: str = "retail-lake", *, notifications: bool = True) -> Stack:
-    """Create buckets, queues and the idempotency table from template.yaml on the current endpoint.
-
-    Bucket policies (and the queue's TLS-only statement) are left out: they deny plain-HTTP requests,
-    and local endpoints speak HTTP.
-    """
-    import boto3
-
-    account = boto3.client("sts").get_caller_identity()["Account"]
-    tpl = Template({"NamePrefix": name_prefix, "Stage": "dev", "AWS::AccountId": account,
-                    "AWS::Region": REGION, "AWS::Partition": "aws"})
-    s3, sqs, ddb = boto3.client("s3"), boto3.client("sqs"), boto3.client("dynamodb")
-
-    # Queues first: the upload bucket's notification names the queue's ARN.
-    urls: dict[str, str] = {}
-    for logical_id in ("IngestDeadLetterQueue", "IngestQueue"):
-        props = tpl.properties(logical_id)
-        attrs = {k: str(props[k]).lower() if isinstance(props[k], bool) else str(props[k])
-                 for k in ("VisibilityTimeout", "MessageRetentionPeriod", "SqsManagedSseEnabled") if k in props}
-        if "RedrivePolicy" in props:
-            attrs["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
-        url = sqs.create_queue(QueueName=props["QueueName"], Attributes=attrs)["QueueUrl"]
-        urls[logical_id] = url
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        tpl.refs[logical_id] = url
-        tpl.refs[f"{logical_id}.Arn"] = arn
-
-    for logical_id in ("UploadBucket", "LakeBucket"):
-        props = tpl.properties(logical_id)
-        bucket = props["BucketName"]
-        s3.create_bucket(Bucket=bucket)
-        tpl.refs[logical_id] = bucket
-        tpl.refs[f"{logical_id}.Arn"] = f"arn:aws:s3:::{bucket}"
-        sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
-            {"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"],
-             "BucketKeyEnabled": r.get("BucketKeyEnabled", False)} for r in sse]})
-        s3.put_public_access_block(Bucket=bucket,
-                                   PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
-        s3.put_bucket_lifecycle_configuration(
-            Bucket=bucket,
-            LifecycleConfiguration={"Rules": _bucket_api_rules(props["LifecycleConfiguration"]["Rules"])},
-        )
-
-    policy = tpl.properties("IngestQueuePolicy")["PolicyDocument"]
-    policy["Statement"] = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
-    sqs.set_queue_attributes(QueueUrl=urls["IngestQueue"], Attributes={"Policy": json.dumps(policy)})
-
-    table = tpl.properties("IdempotencyTable")
-    ddb.create_table(
-        **{k: table[k] for k in ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode")},
-        SSESpecification={"Enabled": table["SSESpecification"]["SSEEnabled"]},  # CFN spells it SSEEnabled
-    )
-    ddb.get_waiter("table_exists").wait(TableName=table["TableName"], WaiterConfig={"Delay": 1, "MaxAttempts": 30})
-    ddb.update_time_to_live(TableName=table["TableName"], TimeToLiveSpecification=table["TimeToLiveSpecification"])
-
-    if notifications:
-        upload = tpl.properties("UploadBucket")
-        configs = []
-        for cfg in upload["NotificationConfiguration"]["QueueConfigurations"]:
-            rules = [{"Name": r["Name"], "Value": r["Value"]} for r in cfg["Filter"]["S3Key"]["Rules"]]
-            configs.append({"QueueArn": cfg["Queue"], "Events": [cfg["Event"]],
-                            "Filter": {"Key": {"FilterRules": rules}}})
-        s3.put_bucket_notification_configuration(
-            Bucket=upload["BucketName"], NotificationConfiguration={"QueueConfigurations": configs}
-        )
-
-    return Stack(
-        upload_bucket=tpl.refs["UploadBucket"],
-        lake_bucket=tpl.refs["LakeBucket"],
-        queue_url=urls["IngestQueue"],
-        queue_arn=tpl.refs["IngestQueue.Arn"],
-        dlq_url=urls["IngestDeadLetterQueue"],
-        table=table["TableName"],
-        account=account,
-    )
-
-
-def delete_stack(stack: Stack) -> None:
-    """Best-effort removal (a LocalStack that outlives the test run stays clean)."""
-    import boto3
-
-    s3, sqs, ddb = boto3.client("s3"), boto3.client("sqs"), boto3.client("dynamodb")
-    # Cleanup must never mask the test's own result.
-    for bucket in (stack.upload_bucket, stack.lake_bucket):
-        with contextlib.suppress(Exception):
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-                keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-                if keys:
-                    s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
-            s3.delete_bucket(Bucket=bucket)
-    for url in (stack.queue_url, stack.dlq_url):
-        with contextlib.suppress(Exception):
-            sqs.delete_queue(QueueUrl=url)
-    with contextlib.suppress(Exception):
-        ddb.delete_table(TableName=stack.table)
+    """Create buckets, queues and the idempotency table from template.yaml on the current endpoint."""
+    return _create_stack(name_prefix, template_path=ROOT / "template.yaml", notifications=notifications)
 
 
 def use_stack(monkeypatch: pytest.MonkeyPatch, stack: Stack) -> None:
