@@ -9,10 +9,14 @@ if TYPE_CHECKING:
 
 
 def headline_kpis(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Total revenue, transactions and customers (from `sales`), the top store and the share of
-    repeat customers (from the analytics tables; None when not computed yet)."""
+    """Total revenue, transactions and customers, the top store and the share of repeat customers.
+
+    Read from the computed tables, never by scanning `sales` again: every customer is in exactly one
+    row of repeat_vs_onetime ('repeat' or 'one_time'), so its sums are the lake's exact totals.
+    """
     revenue, transactions, customers = con.execute(
-        "SELECT COALESCE(SUM(price), 0), COUNT(DISTINCT invoice_no), COUNT(DISTINCT customer_id) FROM sales"
+        "SELECT COALESCE(SUM(revenue), 0), COALESCE(SUM(transactions), 0), COALESCE(SUM(customers), 0) "
+        "FROM repeat_vs_onetime"
     ).fetchone()
     top = con.execute(
         'SELECT store, revenue_share FROM store_performance ORDER BY "rank", store LIMIT 1'
