@@ -100,7 +100,10 @@ def format_result(result: Any) -> str:
     line += f" [{result.table}, upload {result.upload_id}, {result.duration_ms / 1000:.1f}s]"
     if result.quarantine_reasons:
         line += "\n  quarantined: " + ", ".join(f"{k} {v}" for k, v in result.quarantine_reasons.items())
-    if result.message and result.message != "ok" and "ignored columns" in result.message:
+    notes = getattr(result, "notes", None)
+    if notes:  # what was decided for the file: encoding, date order, number format, invoices replaced
+        line += "\n  notes: " + "; ".join(notes)
+    elif result.message and result.message != "ok" and "ignored columns" in result.message:
         line += "\n  note: " + result.message.split("; ", 1)[-1]
     return line
 
@@ -120,11 +123,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if len(files) > 1:
             progress(f"ingesting {item}")
         try:
+            options = {"encoding": getattr(args, "encoding", None), "force": getattr(args, "force", False)}
             if item.startswith("s3://"):
                 bucket, key = parse_s3_uri(item)
-                result = ingest_s3_object(bucket, key, lake=lake, progress=progress)
+                result = ingest_s3_object(bucket, key, lake=lake, progress=progress, **options)
             else:
-                result = ingest_file(item, lake, kind=args.table, progress=progress)
+                result = ingest_file(item, lake, kind=args.table, progress=progress, **options)
         except Exception as exc:  # storage/network trouble: one line, not a traceback
             print(f"{item}: FAILED: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             failures += 1
@@ -165,8 +169,26 @@ def _cell(value: Any) -> str:
     if value is None:
         return "NULL"
     if isinstance(value, float):
-        return f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) or abs(value) < 1e15 else str(value)
+        if not math.isfinite(value) or abs(value) >= 1e15:
+            return str(value)  # inf, -inf, nan, 1e+308: printed as Python spells them (int() would overflow)
+        return f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
     return str(_jsonable(value))
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """A CSV field: non-finite floats spelled out, and text a spreadsheet would run as a formula
+    (= + - @ tab CR at the start, not a plain number) prefixed with an apostrophe (CSV injection)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    value = _jsonable(value)
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _numeric(value):
+        return "'" + value
+    return value
 
 
 def render(names: list[str], rows: list[tuple], fmt: str, out: Any = sys.stdout) -> None:
@@ -176,7 +198,7 @@ def render(names: list[str], rows: list[tuple], fmt: str, out: Any = sys.stdout)
     elif fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(names)
-        writer.writerows([["" if v is None else _jsonable(v) for v in row] for row in rows])
+        writer.writerows([[_csv_cell(v) for v in row] for row in rows])
     else:
         cells = [[_cell(v) for v in row] for row in rows]
         widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
@@ -231,38 +253,45 @@ def cmd_tables(args: argparse.Namespace) -> int:
 # --- demo ---------------------------------------------------------------------------------------
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The main job on the embedded default: generate sample data, ingest it, analyse, answer SQL."""
+    """The main job on the embedded default: generate sample data, ingest it, compute the tables, train
+    the models, answer SQL, then run the platform (drop folder, API, dashboard) until Ctrl-C."""
+    from retail_lake.analytics import cli as analytics_cli
     from retail_lake.ingest import ingest_file
 
     lake = lake_of(args)
     data_dir = Path(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     sample = data_dir / f"customer_shopping_data_{args.rows}_{args.seed}.csv"
-    print(f"== 1. generate: {args.rows:,} sales rows -> {sample}")
+    print(f"== 1. generate: {args.rows:,} sales rows -> {sample}", flush=True)
     if not sample.exists():
         from retail_lake.generate import generate
 
         generate(sample, rows=args.rows, customers=args.customers, seed=args.seed, progress=row_progress)
     else:
         print("   (already generated)")
-    print(f"== 2. ingest into the lake at {lake}")
+    print(f"== 2. ingest into the lake at {lake}", flush=True)
     result = ingest_file(sample, lake, progress=progress)
     print("   " + format_result(result).replace("\n", "\n   "))
     if not result.ok:
         return 1
-    try:
-        from retail_lake.analytics import cli as analytics_cli
-    except ImportError:
-        analytics_cli = None
-    if analytics_cli is not None:
-        print("== 3. analytics: every business table")
-        code = analytics_cli.run(argparse.Namespace(lake=lake, tables=None, reference_date=None))
-        if code:
-            return code
+    print("== 3. analytics: every business table", flush=True)
+    code = analytics_cli.run(argparse.Namespace(lake=lake, tables=None, reference_date=None))
+    if code:
+        return code
+    if args.train:
+        print("== 4. train: segmentation, customer lifetime value, sales forecast (each against its baseline)",
+              flush=True)
+        from retail_lake.models import format_summary, train
+
+        started = time.monotonic()
+        results = train(lake, progress=progress)
+        for line in format_summary(results):
+            print(f"   {line}")
+        print(f"   trained in {time.monotonic() - started:.1f}s")
     print("== sample SQL: revenue by store (retail-lake sql \"...\" --lake " + lake + ")")
     from retail_lake.query import connect
 
-    con = connect(lake)
+    con = connect(lake, tables=["sales"])
     query = (
         "SELECT shopping_mall AS store, round(sum(price), 2) AS revenue, count(DISTINCT invoice_no) AS transactions, "
         "count(DISTINCT customer_id) AS customers FROM sales GROUP BY 1 ORDER BY revenue DESC LIMIT 5"
@@ -270,7 +299,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"   {query}")
     cur = con.execute(query)
     render([d[0] for d in cur.description], cur.fetchall(), "table")
-    return 0
+    con.close()
+    if not args.serve:
+        return 0
+    print(f"== 5. the platform: drop files into {args.drop}/, the dashboard and API on http://{args.host}:{args.port}/"
+          " (Ctrl-C stops)", flush=True)
+    from retail_lake.local import run_platform
+
+    return run_platform(lake, args.drop, args.port, host=args.host)
 
 
 # --- parser -------------------------------------------------------------------------------------
@@ -306,6 +342,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table", choices=["sales", "stores"], default=None,
                    help="what the files hold (default: stores for files under a stores/ folder or whose header has "
                    "a mall and a region but no invoice column, else sales)")
+    p.add_argument("--encoding", default=None, metavar="NAME",
+                   help="text encoding of the files (utf-8, cp1254, cp1252, latin-1, ...); default: detected "
+                   "(UTF-8, else Windows-1254 when Turkish letters show, else Windows-1252)")
+    p.add_argument("--force", action="store_true",
+                   help="ingest even files already ingested or rejected: a local file becomes a new upload "
+                   "(its invoices the latest again)")
     add_lake_option(p)
     p.set_defaults(func=cmd_ingest)
 
@@ -323,12 +365,21 @@ def build_parser() -> argparse.ArgumentParser:
     add_lake_option(p)
     p.set_defaults(func=cmd_tables)
 
-    p = sub.add_parser("demo", help="the main job: generate sample data, ingest, analyse, print KPIs and SQL",
-                       description="Run the whole local flow on the embedded default lake.")
+    p = sub.add_parser("demo", help="the main job: generate sample data, ingest, analyse, train, then serve the "
+                       "platform", description="Run the whole local flow on the embedded default lake: generate "
+                       "sample sales, ingest them, compute every analytics table, train the models, answer a sample "
+                       "SQL query, then run the platform (retail-lake up: drop folder, API, dashboard) until Ctrl-C. "
+                       "--no-serve exits after the one-shot run.")
     p.add_argument("--rows", type=int, default=100_000, help="sample rows to generate (default 100000)")
     p.add_argument("--customers", type=int, default=20_000, help="customer pool size (default 20000)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--data-dir", default="./data", help="where the sample file is written (default ./data)")
+    p.add_argument("--no-train", dest="train", action="store_false", help="skip training the models")
+    p.add_argument("--no-serve", dest="serve", action="store_false",
+                   help="exit after the one-shot run instead of running the platform (retail-lake up)")
+    p.add_argument("--drop", default="./drop", metavar="DIR", help="drop folder of the platform (default ./drop)")
+    p.add_argument("--host", default="127.0.0.1", help="address of the API and dashboard (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port of the API and dashboard (default 8000)")
     add_lake_option(p)
     p.set_defaults(func=cmd_demo)
 
