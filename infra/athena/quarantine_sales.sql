@@ -14,7 +14,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `quarantine_sales` (
   `shopping_mall` string COMMENT 'As received.',
   `discount` string COMMENT 'As received.',
   `unit_cost` string COMMENT 'As received.',
-  `raw_line` string COMMENT 'The raw text line, when the row could not be split into fields (bad quoting, wrong column count, invalid UTF-8).',
+  `raw_line` string COMMENT 'The raw text line, when the row could not be split into fields (bad quoting, wrong column count, too long, invalid bytes); bytes that are not text are kept as \\xNN escapes, never replaced by \'?\'.',
   `rule` string COMMENT 'Machine-readable name of the first rule the row broke (missing_invoice_no, bad_date, ...).',
   `reason` string COMMENT 'Human-readable reason naming the file, row and rule.',
   `source` string COMMENT 'Where the row came from.',
@@ -22,7 +22,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `quarantine_sales` (
   `uploaded_at` timestamp COMMENT 'The upload\'s own time (UTC).',
   `row_number` bigint COMMENT '1-based data row in the uploaded file (the header is row 0).'
 )
-COMMENT 'Every row that was not accepted, with its fields exactly as received (text) under the sales column names, the rule it broke and where it came from, so a fixed file can be re-uploaded and nothing is ever lost. One Parquet file per upload.'
+COMMENT 'Every row that was not accepted, with its fields exactly as received (text) under the sales column names, the rule it broke and where it came from, so a fixed file can be re-uploaded and nothing is ever lost. One Parquet file per upload. A text cell that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage return, and not a plain number like -2) is stored with a leading apostrophe (\'=HYPERLINK(...)), so an export opened in Excel shows it as text.'
 STORED AS PARQUET
 LOCATION 's3://${LAKE_BUCKET}/quarantine/sales/'
 TBLPROPERTIES (

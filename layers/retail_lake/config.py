@@ -27,6 +27,15 @@ class Settings:
     athena_workgroup: str | None = None
     duckdb_memory_limit: str | None = None
     ingest_memory_limit: str = "256MB"
+    # Ingest limits (issue 10, retail_lake.ingest): plausible invoice dates (ISO; an empty max means
+    # today + 1 year), what a gzip upload may decompress to (bytes, and ratio past 256 MB), the
+    # longest line and the widest header an upload may have.
+    ingest_min_date: str = "2000-01-01"
+    ingest_max_date: str | None = None
+    ingest_max_uncompressed_bytes: int = 4 * 1024**3
+    ingest_max_compression_ratio: float = 200.0
+    ingest_max_line_bytes: int = 2_000_000
+    ingest_max_columns: int = 1000
     duckdb_threads: int | None = None
     # Analytics (issue 3): the engine that runs the SQL files ('duckdb' embedded, 'athena' scale-out)
     # and after how long a left-behind analytics lock counts as stale (a run lasts < 15 min in Lambda).
@@ -77,6 +86,12 @@ class Settings:
             # API
             api_cors_origins=tuple(o.strip() for o in (_env("API_CORS_ORIGINS", "") or "").split(",") if o.strip()),
             api_cache_max_age=int(_env("API_CACHE_MAX_AGE", "60") or 60),
+            ingest_min_date=_env("INGEST_MIN_DATE", "2000-01-01") or "2000-01-01",
+            ingest_max_date=_env("INGEST_MAX_DATE"),
+            ingest_max_uncompressed_bytes=int(_env("INGEST_MAX_UNCOMPRESSED_BYTES", str(4 * 1024**3)) or 0),
+            ingest_max_compression_ratio=float(_env("INGEST_MAX_COMPRESSION_RATIO", "200") or 200),
+            ingest_max_line_bytes=int(_env("INGEST_MAX_LINE_BYTES", "2000000") or 2000000),
+            ingest_max_columns=int(_env("INGEST_MAX_COLUMNS", "1000") or 1000),
             api_max_body_bytes=int(_env("API_MAX_BODY_BYTES", "1048576") or 1048576),
             api_max_response_bytes=int(_env("API_MAX_RESPONSE_BYTES", "5000000") or 5000000),
             api_base_path=(_env("API_BASE_PATH", "") or "").rstrip("/"),

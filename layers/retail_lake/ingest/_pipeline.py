@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from retail_lake.config import Settings
 from retail_lake.duck import new_duckdb, sql_literal
-from retail_lake.ingest._errors import RejectedFileError, RetryableIngestError
+from retail_lake.ingest._errors import IngestFailedError, RejectedFileError, RetryableIngestError
+from retail_lake.ingest._prepare import Limits
 from retail_lake.ingest._read import alias_index, detect_format, load_raw, missing_columns_message
-from retail_lake.ingest._validate import build_all_rejected, build_checked
-from retail_lake.ingest._write import Lineage, read_log, write_accepted, write_log, write_quarantine
+from retail_lake.ingest._validate import DateRange, build_all_rejected, build_checked
+from retail_lake.ingest._work import work_folder
+from retail_lake.ingest._write import (
+    Lineage,
+    count_replaced,
+    read_log,
+    write_accepted,
+    write_log,
+    write_quarantine,
+)
 from retail_lake.layout import STORES_KEY
 from retail_lake.schemas import normalise_header, table
 from retail_lake.storage import Storage, StorageError, open_storage
@@ -31,7 +39,7 @@ class IngestResult:
 
     upload_id: str
     source: str
-    status: str  # 'succeeded' | 'rejected' | 'skipped'
+    status: str  # 'succeeded' | 'rejected' | 'failed' | 'skipped'
     rows_in: int = 0
     rows_accepted: int = 0
     rows_quarantined: int = 0
@@ -41,6 +49,8 @@ class IngestResult:
     duration_ms: int = 0
     table: str = "sales"
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    invoices_replaced: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,6 +70,8 @@ class Upload:
     uploaded_at: datetime
     etag: str | None = None
     content_hash: str | None = None
+    version_id: str | None = None
+    sequencer: str | None = None
 
     @property
     def upload_id(self) -> str:
@@ -86,6 +98,33 @@ def is_stores_key(key: str) -> bool:
     return "stores" in parts[:-1]
 
 
+def limits_of(settings: Settings) -> Limits:
+    return Limits(
+        max_uncompressed_bytes=settings.ingest_max_uncompressed_bytes,
+        max_compression_ratio=settings.ingest_max_compression_ratio,
+        max_line_bytes=settings.ingest_max_line_bytes,
+        max_columns=settings.ingest_max_columns,
+    )
+
+
+def date_range_of(settings: Settings, today: date | None = None) -> DateRange:
+    """The plausible invoice dates: INGEST_MIN_DATE .. INGEST_MAX_DATE (default today + 1 year)."""
+    today = today or datetime.now(UTC).date()
+    try:
+        first = date.fromisoformat(settings.ingest_min_date)
+        last = date.fromisoformat(settings.ingest_max_date) if settings.ingest_max_date else \
+            today.replace(year=today.year + 1, day=min(today.day, 28))
+    except ValueError as exc:
+        raise ValueError(f"INGEST_MIN_DATE / INGEST_MAX_DATE must be ISO dates (2000-01-01): {exc}") from None
+    return DateRange(first, last)
+
+
+def _previous_blocks(previous: dict[str, Any] | None, force: bool) -> bool:
+    """A completed upload (succeeded, or rejected for good) is not run again unless forced; a
+    failed one is retried."""
+    return previous is not None and not force and previous.get("status") in ("succeeded", "rejected")
+
+
 def ingest_path(
     path: Path,
     lake: Storage,
@@ -94,47 +133,73 @@ def ingest_path(
     kind: str = "sales",
     settings: Settings | None = None,
     progress: Progress | None = None,
+    encoding: str | None = None,
+    force: bool = False,
 ) -> IngestResult:
-    """Ingest one file already on local disk. Never raises for bad content; StorageError propagates."""
+    """Ingest one file already on local disk. Never raises for bad content; StorageError propagates,
+    and a failure a retry may fix (memory, disk) is logged as 'failed' and raised as IngestFailedError."""
     settings = settings or Settings.from_env()
     say = progress or (lambda _msg: None)
     started = datetime.now(UTC)
     clock = time.monotonic()
-    workdir = Path(tempfile.mkdtemp(prefix="retail-lake-ingest-", dir=settings.tmp_dir))
-    # Ingest streams through scans, sorts and writes that all spill: a small, fixed DuckDB budget keeps
-    # memory flat as files grow (a 2 GB CSV inside the 1,536 MB function) at little cost in speed.
-    con = new_duckdb(replace(settings, duckdb_memory_limit=settings.ingest_memory_limit))
+    with work_folder(settings.tmp_dir, "ingest") as workdir:
+        # Ingest streams through scans, sorts and writes that all spill: a small, fixed DuckDB budget keeps
+        # memory flat as files grow (a 2 GB CSV inside the 1,536 MB function) at little cost in speed.
+        # Its spill files go to this upload's own work folder, so a killed run leaves them where the
+        # next run's clean-up finds them.
+        con = new_duckdb(replace(settings, duckdb_memory_limit=settings.ingest_memory_limit))
+        try:
+            con.execute(f"SET temp_directory = {sql_literal(str(workdir / 'spill'))}")
+            return _ingest(con, path, lake, upload, kind, settings, say, encoding, force, workdir, started, clock)
+        finally:
+            con.close()
+
+
+def _ingest(
+    con: Any, path: Path, lake: Storage, upload: Upload, kind: str, settings: Settings, say: Progress,
+    encoding: str | None, force: bool, workdir: Path, started: datetime, clock: float,
+) -> IngestResult:
     lineage = Lineage(upload.source, upload.upload_id, _utc_naive(upload.uploaded_at))
+    previous = read_log(con, lake, upload.upload_id, workdir)
+    if _previous_blocks(previous, force):
+        assert previous is not None
+        return IngestResult(
+            upload.upload_id, upload.source, "skipped",
+            rows_in=previous["rows_in"], rows_accepted=previous["rows_accepted"],
+            rows_quarantined=previous["rows_quarantined"], rows_flagged=previous["rows_flagged"],
+            message=f"already ingested ({previous['status']}): nothing changed", table=kind,
+        )
+    spec = table(kind)
+    file_format: str | None = None
+    status, message = "succeeded", ""
+    notes: list[str] = []
+    log = {
+        "upload_id": upload.upload_id, "source": upload.source, "etag": upload.etag,
+        "content_hash": upload.content_hash, "version_id": upload.version_id, "sequencer": upload.sequencer,
+        "uploaded_at": lineage.uploaded_at, "started_at": _utc_naive(started),
+    }
     try:
-        previous = read_log(con, lake, upload.upload_id, workdir)
-        if previous is not None:
-            return IngestResult(
-                upload.upload_id, upload.source, "skipped",
-                rows_in=previous["rows_in"], rows_accepted=previous["rows_accepted"],
-                rows_quarantined=previous["rows_quarantined"], rows_flagged=previous["rows_flagged"],
-                message=f"already ingested ({previous['status']}): nothing changed", table=kind,
-            )
-        spec = table(kind)
-        file_format: str | None = None
-        status, message = "succeeded", ""
         try:
             file_format = detect_format(path, upload.source)
             say(f"reading {file_format}")
-            read = load_raw(con, path, file_format, spec)
+            read = load_raw(con, path, file_format, spec, workdir=workdir, limits=limits_of(settings),
+                            encoding=encoding)
+            log["encoding"] = read.encoding
+            if read.encoding_source != "default" or read.encoding != "utf-8":
+                notes.append(f"encoding {read.encoding} ({read.encoding_source})")
             if read.missing_required:
                 raise RejectedFileError(missing_columns_message(read.missing_required, spec, read.headers))
             say(f"validating {read.rows_parsed + read.rows_unparseable:,} rows")
             if kind == "stores":
                 _build_checked_stores(con, upload.source)
-                order = None
             else:
-                order = build_checked(con, spec, upload.source)
-            notes = []
+                decisions = build_checked(con, spec, upload.source, date_range_of(settings),
+                                          present=list(read.mapping))
+                notes.extend(decisions.notes())
+                log["date_order"] = "ambiguous" if decisions.dates_contradict else decisions.date_order
+                log["number_format"] = decisions.number_format
             if read.ignored_columns:
-                notes.append(f"ignored columns: {', '.join(read.ignored_columns)}")
-            if order == "month/day/year":
-                notes.append("dates read as month/day/year")
-            message = "; ".join(notes)
+                notes.insert(0, f"ignored columns: {', '.join(read.ignored_columns)}")
         except RejectedFileError as exc:
             status, message = "rejected", str(exc)
             if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'raw'").fetchone()[0]:
@@ -158,30 +223,53 @@ def ingest_path(
             write_quarantine(con, lake, lineage, workdir, spec, kind=kind)
         con.execute("DROP TABLE IF EXISTS raw")
         partitions: list[str] = []
+        replaced = superseded = 0
         if status == "succeeded" and accepted:
             if kind == "stores":
                 partitions = _write_stores(con, lake, lineage, workdir)
             else:
+                replaced, superseded = count_replaced(con, lake, lineage, workdir)
                 partitions = write_accepted(con, lake, lineage, workdir)
-        if status == "succeeded" and not message and quarantined:
-            message = "quarantined: " + ", ".join(f"{rule} {n}" for rule, n in reasons.items())
-        elif status == "succeeded" and quarantined:
-            message = "quarantined: " + ", ".join(f"{rule} {n}" for rule, n in reasons.items()) + "; " + message
-        duration_ms = int((time.monotonic() - clock) * 1000)
-        write_log(con, lake, {
-            "upload_id": upload.upload_id, "source": upload.source, "etag": upload.etag,
-            "content_hash": upload.content_hash, "file_format": file_format, "rows_in": rows_in,
-            "rows_accepted": accepted, "rows_quarantined": quarantined, "rows_flagged": flagged,
-            "partitions_written": len(partitions), "status": status, "message": message or "ok",
-            "uploaded_at": lineage.uploaded_at, "started_at": _utc_naive(started), "duration_ms": duration_ms,
-        }, workdir)
-        return IngestResult(
-            upload.upload_id, upload.source, status, rows_in, accepted, quarantined, flagged,
-            partitions, message or "ok", duration_ms, kind, reasons,
-        )
-    finally:
-        con.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+                if replaced:
+                    notes.append(f"replaced {replaced:,} invoice(s) of earlier uploads")
+                if superseded:
+                    notes.append(f"{superseded:,} invoice(s) already newer in the lake (kept)")
+    except (IngestFailedError, *_transient_errors()) as exc:
+        reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        _log_failure(con, lake, log | {"file_format": file_format, "status": "failed", "message": reason,
+                                       "duration_ms": int((time.monotonic() - clock) * 1000)}, workdir)
+        raise IngestFailedError(f"{upload.source}: {reason} (recorded as failed; the next ingest retries)") from exc
+    if status == "succeeded" and quarantined:
+        notes.insert(0, "quarantined: " + ", ".join(f"{rule} {n}" for rule, n in reasons.items()))
+    if status == "succeeded":
+        message = "; ".join(notes)
+    duration_ms = int((time.monotonic() - clock) * 1000)
+    write_log(con, lake, log | {
+        "file_format": file_format, "rows_in": rows_in, "rows_accepted": accepted,
+        "rows_quarantined": quarantined, "rows_flagged": flagged, "partitions_written": len(partitions),
+        "status": status, "message": message or "ok", "duration_ms": duration_ms,
+        "invoices_replaced": replaced,
+    }, workdir)
+    return IngestResult(
+        upload.upload_id, upload.source, status, rows_in, accepted, quarantined, flagged,
+        partitions, message or "ok", duration_ms, kind, reasons,
+        notes=[n for n in notes if not n.startswith("quarantined: ")], invoices_replaced=replaced,
+    )
+
+
+def _transient_errors() -> tuple[type[BaseException], ...]:
+    """DuckDB's errors a retry may fix (memory, disk, interruption) and Python's MemoryError."""
+    import duckdb
+
+    names = ("OutOfMemoryException", "IOException", "InterruptException")
+    return (MemoryError, *(getattr(duckdb, n) for n in names if hasattr(duckdb, n)))
+
+
+def _log_failure(con: Any, lake: Storage, row: dict[str, Any], workdir: Path) -> None:
+    """Best effort: a 'failed' ingest_log row, so the failure is visible and the next ingest retries."""
+    with contextlib.suppress(Exception):  # the storage may be what failed; the caller raises the original
+        write_log(con, lake, {"rows_in": 0, "rows_accepted": 0, "rows_quarantined": 0, "rows_flagged": 0,
+                              "partitions_written": 0} | row, workdir)
 
 
 def ingest_file(
@@ -192,22 +280,25 @@ def ingest_file(
     kind: str | None = None,
     settings: Settings | None = None,
     progress: Progress | None = None,
+    encoding: str | None = None,
+    force: bool = False,
 ) -> IngestResult:
-    """Ingest a local file. Idempotent on content: the same bytes again change nothing."""
+    """Ingest a local file. Idempotent on content: the same bytes again change nothing, unless
+    ``force``, which makes them a new upload (uploaded now, so its invoices are the latest again)."""
     path = Path(path)
     storage = open_storage(lake) if isinstance(lake, str) else lake
     source = str(path.resolve())
     if not path.is_file():
         return IngestResult("", source, "rejected", message=f"{path}: no such file")
     content_hash = file_sha256(path)
-    upload = Upload(
-        source=source,
-        idempotency_key=f"sha256:{content_hash}",
-        uploaded_at=uploaded_at or datetime.now(UTC),
-        content_hash=content_hash,
-    )
+    moment = uploaded_at or datetime.now(UTC)
+    key = f"sha256:{content_hash}"
+    if force:
+        key += f"#forced:{_utc_naive(moment).isoformat()}"
+    upload = Upload(source=source, idempotency_key=key, uploaded_at=moment, content_hash=content_hash)
     kind = kind or ("stores" if is_stores_key(source) or _looks_like_stores(path) else "sales")
-    return ingest_path(path, storage, upload, kind=kind, settings=settings, progress=progress)
+    return ingest_path(path, storage, upload, kind=kind, settings=settings, progress=progress,
+                       encoding=encoding, force=force)
 
 
 def _looks_like_stores(path: Path) -> bool:
@@ -219,12 +310,36 @@ def _looks_like_stores(path: Path) -> bool:
         with open(path, "rb") as raw:
             opener = gzip.open if raw.read(2) == b"\x1f\x8b" else open
         with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
-            header = next(csv.reader([fh.readline()]), [])
-    except (OSError, EOFError, UnicodeError):
+            header = next(csv.reader([fh.readline(64 * 1024)]), [])
+    except (OSError, EOFError, UnicodeError, csv.Error):
         return False
     names = {alias_index(table("stores")).get(normalise_header(h)) for h in header}
     invoice = {alias_index(table("sales")).get(normalise_header(h)) for h in header}
     return "region" in names and "shopping_mall" in names and "invoice_no" not in invoice
+
+
+def unsafe_key_reason(key: str) -> str | None:
+    """Why an S3 key must not be used as a path (``..`` or ``.`` segments, a leading '/', NUL or
+    backslashes), else None: such a key could leave its prefix (raw/sales/../stores/x.csv would be
+    read as a stores upload) or the work folder when mirrored to disk."""
+    if not key or key.startswith("/") or "\x00" in key or "\\" in key:
+        return "a key that is empty, absolute or holds NUL/backslash characters"
+    if any(part in ("..", ".") for part in key.split("/")):
+        return "a key with '..' or '.' path segments (it could escape its prefix)"
+    return None
+
+
+def upload_identity(bucket: str, key: str, *, version_id: str | None, sequencer: str | None,
+                    etag: str | None, last_modified: datetime | None) -> str:
+    """The idempotency key of an S3 upload: bucket/key plus the object's versionId, else the event's
+    sequencer, else ETag and LastModified. Not the ETag alone: re-uploading yesterday's bytes is a
+    new upload (it makes them the latest again), while a redelivered notification is not."""
+    if version_id and version_id != "null":
+        return f"{bucket}/{key}?versionId={version_id}"
+    if sequencer:
+        return f"{bucket}/{key}#sequencer={sequencer}"
+    stamp = _utc_naive(last_modified).isoformat() if last_modified else ""
+    return f"{bucket}/{key}#{etag or ''}@{stamp}"
 
 
 def ingest_s3_object(
@@ -234,13 +349,20 @@ def ingest_s3_object(
     lake: str | Storage,
     etag: str | None = None,
     event_time: datetime | None = None,
+    version_id: str | None = None,
+    sequencer: str | None = None,
     settings: Settings | None = None,
     progress: Progress | None = None,
+    encoding: str | None = None,
+    force: bool = False,
 ) -> IngestResult:
-    """Ingest s3://bucket/key. Idempotency key ``bucket/key#etag``; the upload time is the S3 event
-    time (else the object's LastModified), never the processing time.
+    """Ingest s3://bucket/key (the version the notification announced). Identity: see
+    :func:`upload_identity`; the upload time is the S3 event time (else the object's LastModified),
+    never the processing time.
 
-    Bad content is recorded, not raised; storage failures raise RetryableIngestError.
+    Bad content is recorded, not raised; storage failures raise RetryableIngestError. An object that
+    was overwritten after its notification (an unversioned bucket, another ETag now) is skipped: the
+    newer bytes are their own upload, announced by their own notification.
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -249,30 +371,54 @@ def ingest_s3_object(
     settings = settings or Settings.from_env()
     storage = open_storage(lake) if isinstance(lake, str) else lake
     source = f"s3://{bucket}/{key}"
+    unsafe = unsafe_key_reason(key)
+    if unsafe:
+        return IngestResult("", source, "rejected", message=f"{source}: refused: {unsafe}")
     upload_store = S3Storage(bucket)
-    workdir = Path(tempfile.mkdtemp(prefix="retail-lake-download-", dir=settings.tmp_dir))
-    try:
+    version_args = {"VersionId": version_id} if version_id and version_id != "null" else {}
+    with work_folder(settings.tmp_dir, "download") as workdir:
         try:
-            head = upload_store.client.head_object(Bucket=bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return IngestResult("", source, "rejected", message=f"{source}: object no longer exists")
+            try:
+                head = upload_store.client.head_object(Bucket=bucket, Key=key, **version_args)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound", "NoSuchVersion"):
+                    return IngestResult("", source, "rejected", message=f"{source}: object no longer exists")
+                raise RetryableIngestError(f"{source}: {exc}") from exc
+            current_etag = head.get("ETag", "").strip('"')
+            if etag and not version_args and current_etag and current_etag != etag:
+                return IngestResult("", source, "skipped", message=(
+                    f"{source}: overwritten since this notification (ETag {etag} -> {current_etag}); "
+                    "the newer object is ingested by its own notification"))
+            version_id = version_id or head.get("VersionId")
+            etag = etag or current_etag
+            upload = Upload(
+                source=source,
+                idempotency_key=upload_identity(bucket, key, version_id=version_id, sequencer=sequencer, etag=etag,
+                                                last_modified=head.get("LastModified")),
+                uploaded_at=event_time or head["LastModified"],
+                etag=etag,
+                version_id=version_id if version_id != "null" else None,
+                sequencer=sequencer,
+            )
+            local = workdir / ("upload" + _safe_suffix(key))
+            extra = {"ExtraArgs": {"VersionId": version_args["VersionId"]}} if version_args else {}
+            upload_store.client.download_file(bucket, key, str(local), **extra)
+            kind = "stores" if is_stores_key(key) else "sales"
+            return ingest_path(local, storage, upload, kind=kind, settings=settings, progress=progress,
+                               encoding=encoding, force=force)
+        except IngestFailedError:
+            raise
+        except (ClientError, BotoCoreError, StorageError) as exc:
             raise RetryableIngestError(f"{source}: {exc}") from exc
-        etag = etag or head.get("ETag", "").strip('"')
-        upload = Upload(
-            source=source,
-            idempotency_key=f"{bucket}/{key}#{etag}",
-            uploaded_at=event_time or head["LastModified"],
-            etag=etag,
-        )
-        local = workdir / Path(key).name
-        upload_store.client.download_file(bucket, key, str(local))
-        kind = "stores" if is_stores_key(key) else "sales"
-        return ingest_path(local, storage, upload, kind=kind, settings=settings, progress=progress)
-    except (ClientError, BotoCoreError, StorageError) as exc:
-        raise RetryableIngestError(f"{source}: {exc}") from exc
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _safe_suffix(key: str) -> str:
+    """'.csv', '.csv.gz', '.parquet' ... of a key, reduced to safe characters (the bytes decide the format)."""
+    name = key.rsplit("/", 1)[-1].lower()
+    for suffix in (".csv.gz", ".csv", ".gz", ".parquet", ".txt", ".tsv"):
+        if name.endswith(suffix):
+            return suffix
+    return ".bin"
 
 
 # --- stores -------------------------------------------------------------------------------------

@@ -7,13 +7,24 @@ stores them as rejects, and they are quarantined with their raw line.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from retail_lake.duck import sql_literal
-from retail_lake.ingest._errors import RejectedFileError
+from retail_lake.ingest._errors import IngestFailedError, RejectedFileError
+from retail_lake.ingest._prepare import (
+    Limits,
+    Prepared,
+    check_width,
+    detect_encoding,
+    gunzip,
+    raw_lines,
+    rewrite_lines,
+    transcode_utf16,
+)
 from retail_lake.schemas import Table, normalise_header
 
 if TYPE_CHECKING:
@@ -33,6 +44,8 @@ class ReadResult:
     missing_required: list[str] = field(default_factory=list)
     rows_parsed: int = 0
     rows_unparseable: int = 0
+    encoding: str = "utf-8"
+    encoding_source: str = "default"  # 'default' (UTF-8 read as is) | 'detected' | 'given'
 
 
 def detect_format(path: Path, name: str) -> str:
@@ -60,9 +73,7 @@ def detect_format(path: Path, name: str) -> str:
 def _check_text(head: bytes, name: str) -> None:
     if not head.strip(b" \t\r\n\xef\xbb\xbf"):
         raise RejectedFileError("empty file (no header)")
-    if b"\x00" in head:
-        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise RejectedFileError("UTF-16 text is not supported: save the file as UTF-8 CSV")
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 (BOM) is transcoded
         raise RejectedFileError("not a CSV or Parquet file (binary content)")
 
 
@@ -94,36 +105,89 @@ def map_headers(headers: list[str], spec: Table) -> tuple[dict[str, str], list[s
     return mapping, ignored
 
 
-def _csv_options(file_format: str) -> str:
-    compression = "gzip" if file_format == "csv.gz" else "none"
+def _csv_options(limits: Limits) -> str:
     return (
         "header = true, all_varchar = true, skip = 0, null_padding = false, ignore_errors = true, "
         "store_rejects = true, rejects_table = 'csv_reject_errors', rejects_scan = 'csv_reject_scans', "
-        f"compression = '{compression}', sample_size = 20480"
+        f"compression = 'none', sample_size = 20480, max_line_size = {int(limits.max_line_bytes)}"
     )
 
 
-def _source_relation(path: Path, file_format: str) -> str:
+def _source_relation(path: Path, file_format: str, limits: Limits) -> str:
     if file_format == "parquet":
         return f"read_parquet({sql_literal(str(path))})"
-    return f"read_csv({sql_literal(str(path))}, {_csv_options(file_format)})"
+    return f"read_csv({sql_literal(str(path))}, {_csv_options(limits)})"
 
 
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def load_raw(con: duckdb.DuckDBPyConnection, path: Path, file_format: str, spec: Table) -> ReadResult:
-    """Create table ``raw`` (ordinal, one VARCHAR per mapped column) and ``rejects`` (parser rejects).
+def _is_transient(exc: BaseException) -> bool:
+    """DuckDB errors a retry may fix: memory, disk, interruption (not the file's content)."""
+    import duckdb
 
-    ``ordinal`` is the position among parsed rows (insertion order is preserved); the data row
-    number is recovered later by adding back the rejected rows that came before it.
-    """
-    relation = _source_relation(path, file_format)
+    transient = tuple(
+        getattr(duckdb, name) for name in ("OutOfMemoryException", "IOException", "InterruptException")
+        if hasattr(duckdb, name)
+    )
+    return isinstance(exc, transient) and "CSV Error" not in str(exc)
+
+
+def _unreadable(exc: BaseException, file_format: str) -> Exception:
+    if _is_transient(exc):
+        return IngestFailedError(f"reading the {file_format} file failed: {_first_line(exc)}")
+    return RejectedFileError(f"unreadable {file_format} file: {_first_line(exc)}")
+
+
+def prepare_csv(path: Path, file_format: str, workdir: Path, limits: Limits, encoding: str | None) -> Prepared:
+    """The plain UTF-8 CSV DuckDB reads first: gunzipped (within limits), UTF-16 or a given legacy
+    encoding transcoded. The usual UTF-8 .csv is read where it is."""
+    prepared = Prepared(path)
+    if file_format == "csv.gz":
+        plain = workdir / "upload.csv"
+        prepared.uncompressed_bytes = gunzip(path, plain, limits)
+        prepared.path = plain
+    with open(prepared.path, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        transcode_utf16(prepared.path, workdir / "utf16.csv")
+        prepared.path, prepared.encoding, prepared.encoding_source = workdir / "utf16.csv", "utf-16", "detected"
+        with open(prepared.path, "rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+    check_width(head.removeprefix(b"\xef\xbb\xbf"), limits)
+    if encoding and codecs.lookup(encoding).name != "utf-8":
+        target = workdir / "transcoded.csv"
+        prepared.replaced = rewrite_lines(prepared.path, target, codecs.lookup(encoding).name, limits)
+        prepared.path, prepared.encoding, prepared.encoding_source = target, codecs.lookup(encoding).name, "given"
+    elif encoding:
+        prepared.encoding_source = "given"
+    return prepared
+
+
+def _read_csv_table(con: duckdb.DuckDBPyConnection, path: Path, spec: Table, limits: Limits) -> ReadResult:
+    """``raw`` and ``rejects`` from one CSV file (DuckDB's reject tables are reset first)."""
+    con.execute("DROP TABLE IF EXISTS csv_reject_errors")
+    con.execute("DROP TABLE IF EXISTS csv_reject_scans")
+    result = _load_table(con, _source_relation(path, "csv", limits), "csv", spec)
+    # One row per rejected line (a line may carry several errors); line 1 is the header.
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE rejects AS
+        SELECT line - 1 AS data_row,
+               string_agg(DISTINCT error_type, ', ') AS error_type,
+               trim(any_value(csv_line), chr(10) || chr(13)) AS raw_line
+        FROM csv_reject_errors GROUP BY line
+        """
+    )
+    return result
+
+
+def _load_table(con: duckdb.DuckDBPyConnection, relation: str, file_format: str, spec: Table) -> ReadResult:
     try:
         raw_names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
     except Exception as exc:  # duckdb.Error subclasses; message is the useful part
-        raise RejectedFileError(f"unreadable {file_format} file: {_first_line(exc)}") from None
+        raise _unreadable(exc, file_format) from None
     headers = [h.replace("\ufeff", "").strip() for h in raw_names]
     mapping, ignored = map_headers(headers, spec)
     missing = [c.name for c in spec.input_columns if c.input == "required" and c.name not in mapping]
@@ -135,26 +199,93 @@ def load_raw(con: duckdb.DuckDBPyConnection, path: Path, file_format: str, spec:
     try:
         con.execute(f"CREATE OR REPLACE TABLE raw AS SELECT {', '.join(selects)} FROM {relation}")
     except Exception as exc:
-        raise RejectedFileError(f"unreadable {file_format} file: {_first_line(exc)}") from None
+        raise _unreadable(exc, file_format) from None
+    return ReadResult(file_format, mapping, headers, ignored, missing)
+
+
+def load_raw(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    file_format: str,
+    spec: Table,
+    *,
+    workdir: Path,
+    limits: Limits | None = None,
+    encoding: str | None = None,
+) -> ReadResult:
+    """Create table ``raw`` (one VARCHAR per mapped column, file order) and ``rejects`` (data_row,
+    error_type, raw_line of every line the parser could not use).
+
+    Insertion order is the file's order; the data row number of a parsed row is recovered later by
+    adding back the rejected rows that came before it. DuckDB reads first; only when it reports a
+    line it cannot take (too long, not UTF-8) does a streaming Python pass rewrite the file.
+    """
+    limits = limits or Limits()
     if file_format == "parquet":
+        result = _load_table(con, _source_relation(path, file_format, limits), file_format, spec)
         con.execute(
             "CREATE OR REPLACE TABLE rejects AS SELECT CAST(NULL AS BIGINT) AS data_row, "
             "CAST(NULL AS VARCHAR) AS error_type, CAST(NULL AS VARCHAR) AS raw_line WHERE false"
         )
-    else:
-        # One row per rejected line (a line may carry several errors); line 1 is the header.
-        con.execute(
-            """
-            CREATE OR REPLACE TABLE rejects AS
-            SELECT line - 1 AS data_row,
-                   string_agg(DISTINCT error_type, ', ') AS error_type,
-                   trim(any_value(csv_line), chr(10) || chr(13)) AS raw_line
-            FROM csv_reject_errors GROUP BY line
-            """
-        )
-    rows_parsed = con.execute("SELECT count(*) FROM raw").fetchone()[0]
-    rows_unparseable = con.execute("SELECT count(*) FROM rejects").fetchone()[0]
-    return ReadResult(file_format, mapping, headers, ignored, missing, rows_parsed, rows_unparseable)
+        return _counted(con, result)
+
+    prepared = prepare_csv(path, file_format, workdir, limits, encoding)
+    try:
+        result = _read_csv_table(con, prepared.path, spec, limits)
+    except RejectedFileError as exc:
+        if "maximum line size" not in str(exc).lower():
+            raise
+        # A line longer than the limit: DuckDB gives up on the whole file, so the lines go through
+        # Python once (each too-long line becomes a marker) and DuckDB reads the rest.
+        target = workdir / "lines.csv"
+        prepared.replaced |= rewrite_lines(prepared.path, target, "utf-8", limits)
+        prepared.path = target
+        result = _read_csv_table(con, prepared.path, spec, limits)
+
+    bad_text = con.execute("SELECT count(*) FROM rejects WHERE error_type LIKE '%INVALID ENCODING%'").fetchone()[0]
+    if bad_text and prepared.encoding_source == "default":
+        detected = detect_encoding(prepared.path)
+        if detected != "utf-8":
+            target = workdir / "transcoded.csv"
+            prepared.replaced |= rewrite_lines(prepared.path, target, detected, limits)
+            prepared.path, prepared.encoding, prepared.encoding_source = target, detected, "detected"
+            result = _read_csv_table(con, prepared.path, spec, limits)
+            bad_text = 0
+    if bad_text:  # DuckDB shows undecodable bytes as '?': take the line's own bytes, escaped
+        numbers = [r[0] + 1 for r in con.execute(
+            "SELECT data_row FROM rejects WHERE error_type LIKE '%INVALID ENCODING%'").fetchall()]
+        texts = raw_lines(prepared.path, set(numbers), limits.max_line_bytes)
+        _set_reject_text(con, {n: ("INVALID ENCODING", t) for n, t in texts.items()})
+    if prepared.replaced:
+        _set_reject_text(con, {
+            n: ("LINE SIZE OVER MAXIMUM" if r.rule == "line_too_long" else "INVALID ENCODING", r.raw_text)
+            for n, r in prepared.replaced.items()
+        })
+    result.encoding = prepared.encoding
+    result.encoding_source = prepared.encoding_source
+    return _counted(con, result)
+
+
+def _set_reject_text(con: duckdb.DuckDBPyConnection, lines: dict[int, tuple[str, str]]) -> None:
+    """Give rejected lines (by 1-based line number) their own error type and raw text."""
+    if not lines:
+        return
+    numbers = sorted(lines)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE reject_text AS SELECT unnest(?::BIGINT[]) AS data_row, "
+        "unnest(?::VARCHAR[]) AS error_type, unnest(?::VARCHAR[]) AS raw_line",
+        [[n - 1 for n in numbers], [lines[n][0] for n in numbers], [lines[n][1] for n in numbers]],
+    )
+    con.execute(
+        "UPDATE rejects SET error_type = t.error_type, raw_line = t.raw_line FROM reject_text t "
+        "WHERE rejects.data_row = t.data_row"
+    )
+
+
+def _counted(con: duckdb.DuckDBPyConnection, result: ReadResult) -> ReadResult:
+    result.rows_parsed = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    result.rows_unparseable = con.execute("SELECT count(*) FROM rejects").fetchone()[0]
+    return result
 
 
 def missing_columns_message(missing: list[str], spec: Table, headers: list[str]) -> str:

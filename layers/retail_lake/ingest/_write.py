@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from retail_lake.duck import sql_literal
-from retail_lake.layout import ingest_log_key, quarantine_key, sales_file_key
+from retail_lake.layout import ingest_log_key, quarantine_key, sales_file_key, sales_partition_prefix
 from retail_lake.schemas import Table, table
 from retail_lake.storage import Storage
 
@@ -77,6 +77,57 @@ def write_accepted(
         return list(pool.map(write_month, [m for (m,) in months]))
 
 
+def formula_safe(expr: str) -> str:
+    """SQL: the text with a leading apostrophe when a spreadsheet would run it as a formula (starts
+    with = + - @, tab or CR) and it is not a plain number such as -2 (OWASP's CSV-injection advice)."""
+    return (
+        f"CASE WHEN regexp_matches({expr}, '^[=+\\-@\\t\\r]') "
+        f"AND NOT regexp_full_match({expr}, '[-+]?[0-9][0-9.,]*') THEN chr(39) || {expr} ELSE {expr} END"
+    )
+
+
+def count_replaced(
+    con: duckdb.DuckDBPyConnection, storage: Storage, lineage: Lineage, workdir: Path
+) -> tuple[int, int]:
+    """(invoices this upload replaces, invoices already newer in the lake), looked up in the
+    partitions the upload writes (an invoice that moved to another month is not counted).
+
+    Reads only the other uploads' files there: on S3 those are downloaded, so the count costs what
+    the partitions weigh, not the whole lake. A fresh partition costs one listing.
+    """
+    months = con.execute(
+        "SELECT DISTINCT year(invoice_date), month(invoice_date) FROM checked WHERE rule IS NULL"
+    ).fetchall()
+    files: list[str] = []
+    for year, month in months:
+        for info in storage.list(sales_partition_prefix(year, month)):
+            name = info.key.rsplit("/", 1)[-1]
+            if not name.endswith(".parquet") or name.startswith(".tmp-") or name == f"{lineage.upload_id}.parquet":
+                continue
+            local = storage.local_path(info.key)
+            if local is None:
+                local = storage.download(info.key, workdir / "existing" / info.key)
+            files.append(str(local))
+    if not files:
+        return 0, 0
+    file_list = "[" + ", ".join(sql_literal(f) for f in files) + "]"
+    me = (f"TIMESTAMP {sql_literal(lineage.uploaded_at.isoformat(sep=' '))}, {sql_literal(lineage.source)}, "
+          f"{sql_literal(lineage.upload_id)}")
+    replaced, newer = con.execute(
+        f"""
+        WITH mine AS (SELECT DISTINCT invoice_no FROM checked WHERE rule IS NULL),
+        other AS (
+            SELECT invoice_no, bool_or((uploaded_at, source, upload_id) > ({me})) AS newer
+            FROM read_parquet({file_list}, union_by_name = true)
+            WHERE invoice_no IN (SELECT invoice_no FROM mine) AND upload_id <> {sql_literal(lineage.upload_id)}
+            GROUP BY invoice_no
+        )
+        SELECT count(*) FILTER (WHERE NOT newer), count(*) FILTER (WHERE newer) FROM other
+        """
+    ).fetchone()
+    return int(replaced), int(newer)
+
+
 def write_quarantine(
     con: duckdb.DuckDBPyConnection, storage: Storage, lineage: Lineage, workdir: Path, spec: Table,
     kind: str = "sales",
@@ -87,10 +138,11 @@ def write_quarantine(
     text_cols = [c.name for c in spec.input_columns]
     if spec.name == "sales":  # keep the quarantine_sales column order from lake_schemas
         text_cols = [c.name for c in table("quarantine_sales").columns if c.name in text_cols]
-    selects = ", ".join(f"r.{c} AS {c}" for c in text_cols)
+    selects = ", ".join(f"{formula_safe(f'r.{c}')} AS {c}" for c in text_cols)
     local = workdir / "quarantine.parquet"
     con.execute(
-        f"COPY (SELECT {selects}, c.raw_line, c.rule, c.detail AS reason, {lineage.select_sql()}, c.row_number "
+        f"COPY (SELECT {selects}, {formula_safe('c.raw_line')} AS raw_line, c.rule, c.detail AS reason, "
+        f"{lineage.select_sql()}, c.row_number "
         f"FROM checked c LEFT JOIN (SELECT rowid + 1 AS ordinal, * FROM raw) r ON r.ordinal = c.ordinal "
         f"WHERE c.rule IS NOT NULL ORDER BY c.row_number) TO {sql_literal(str(local))} ({PARQUET_OPTIONS})"
     )

@@ -78,19 +78,23 @@ def test_quoted_commas_and_quotes(write_file, lake):
     ]
 
 
-def test_non_utf8_bytes_quarantine_only_that_row(tmp_path, lake):
-    path = tmp_path / "latin1.csv"
+def test_stray_bytes_in_a_utf8_file_quarantine_only_that_row_with_its_bytes(tmp_path, lake):
+    """A UTF-8 file (it has UTF-8 letters) with one line of other bytes: that line is quarantined as
+    invalid_encoding, raw_line keeps its bytes as \\xNN escapes (never '?'), the rest is read."""
+    path = tmp_path / "mixed.csv"
     path.write_bytes(
-        (HEADER + "\n" + GOOD[0] + "\n").encode() + b"I2,C2,Female,28,Clothing,1,300.08,Cash,5/8/2022,Kany\xf6n\n"
+        (HEADER + "\n" + GOOD[0].replace("Kanyon", "Cevahir").replace("Cevahir", "Çevahir") + "\n").encode()
+        + b"I2,C2,Female,28,Clothing,1,300.08,Cash,5/8/2022,Kany\xf6n\n"
         + (GOOD[1] + "\n").encode()
     )
     result = ingest_file(path, str(lake))
     assert (result.rows_in, result.rows_accepted, result.rows_quarantined) == (3, 2, 1)
     [(row_number, rule, raw_line)] = query(lake, "SELECT row_number, rule, raw_line FROM quarantine_sales")
     assert (row_number, rule) == (2, "invalid_encoding")
-    assert raw_line.startswith("I2,C2,Female")
+    assert raw_line == "I2,C2,Female,28,Clothing,1,300.08,Cash,5/8/2022,Kany\\xf6n"
     # rows after the bad one keep their own row numbers
-    assert query(lake, "SELECT invoice_no, row_number FROM sales ORDER BY row_number") == [("I100", 1), ("I101", 3)]
+    assert query(lake, "SELECT invoice_no, row_number, shopping_mall FROM sales ORDER BY row_number") == [
+        ("I100", 1, "Çevahir"), ("I101", 3, "Forum Istanbul")]
 
 
 def test_wrong_column_count_keeps_raw_line(write_file, lake):
