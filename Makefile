@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo test lint validate build unit integration e2e bench bench-ingest bench-analytics bench-duckdb clean
+.PHONY: install demo up test lint validate build unit integration e2e bench bench-ingest bench-analytics bench-duckdb clean
 .PHONY: browser screenshots
 
 $(STAMP): pyproject.toml requirements.txt
@@ -22,6 +22,10 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/retail-lake demo
+
+# The platform on this machine: ./drop/ watched -> ingest -> analytics -> API + dashboard (Ctrl-C stops).
+up: install
+	$(BIN)/retail-lake up
 
 lint: install
 	$(BIN)/ruff check .

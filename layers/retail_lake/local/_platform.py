@@ -231,6 +231,11 @@ class Platform:
         self.drop = Path(opts.drop).expanduser().resolve()
         if self.drop.exists() and not self.drop.is_dir():
             raise PlatformError(f"--drop {opts.drop}: not a folder")
+        if not self.lake.startswith("s3://"):
+            lake_path = Path(self.lake)
+            if lake_path == self.drop or lake_path in self.drop.parents or self.drop in lake_path.parents:
+                # the lake's own Parquet files would be picked up as uploads, again and again
+                raise PlatformError(f"--drop {self.drop} and --lake {self.lake} overlap: use two separate folders")
         missing = [str(p) for p in opts.initial_files if not Path(p).is_file()]
         if missing:
             raise PlatformError(f"no such file: {', '.join(missing)}")
@@ -259,25 +264,7 @@ class Platform:
                              account=self.account, region=self.region)
         self.ingest_fn = tpl.function("IngestFunction")
         self.analytics_fn = tpl.function("AnalyticsFunction")
-        if not self.endpoint:
-            dlq = tpl.properties("IngestDeadLetterQueue")["QueueName"]
-            tpl.refs["IngestDeadLetterQueue.Arn"] = f"arn:aws:sqs:{self.region}:{self.account}:{dlq}"
-            queue_props = tpl.properties("IngestQueue")
-            max_receive = int(queue_props.get("RedrivePolicy", {}).get("maxReceiveCount", 3))
-            arn = f"arn:aws:sqs:{self.region}:{self.account}:{queue_props['QueueName']}"
-            self.queue: LocalQueue | SqsQueue = LocalQueue(arn, max_receive_count=max_receive)
-            self.bucket: LocalBucket | EndpointBucket = LocalBucket(self.drop)
-            self.function: Callable[[dict[str, Any], Any], dict[str, Any]] = LocalIngestFunction(
-                self.bucket, self.lake)
-            self.ingest_module: ModuleType | None = None
-        else:
-            assert self.stack is not None
-            self.queue = SqsQueue(self.stack.queue_url, self.stack.queue_arn,
-                                  max_receive_count=self.stack.max_receive_count)
-            self.bucket = EndpointBucket(self.stack.upload_bucket)
-            self.ingest_module = self._load("ingest")
-            self.function = self.ingest_module.lambda_handler
-
+        self._wire_ingest(tpl)
         self.analytics_module = self._load("analytics") if opts.analytics else None
         self.schedule = AnalyticsSchedule(opts.debounce_seconds)
         self.watcher = DropWatcher(self.drop, settle_seconds=opts.settle_seconds)
@@ -308,10 +295,32 @@ class Platform:
             reader = threading.Thread(target=self._stdin_loop, name="retail-lake-stdin", daemon=True)
             reader.start()  # blocked in readline; not joined (a daemon ends with the process)
 
+    def _wire_ingest(self, tpl: Any) -> None:
+        """The bucket, the queue and the function behind it, for this mode."""
+        self.ingest_module: ModuleType | None = None
+        self.function: Callable[[dict[str, Any], Any], dict[str, Any]]
+        self.queue: LocalQueue | SqsQueue
+        self.bucket: LocalBucket | EndpointBucket
+        if self.stack is None:
+            dlq = tpl.properties("IngestDeadLetterQueue")["QueueName"]
+            tpl.refs["IngestDeadLetterQueue.Arn"] = f"arn:aws:sqs:{self.region}:{self.account}:{dlq}"
+            queue = tpl.properties("IngestQueue")
+            max_receive = int(queue.get("RedrivePolicy", {}).get("maxReceiveCount", 3))
+            arn = f"arn:aws:sqs:{self.region}:{self.account}:{queue['QueueName']}"
+            self.queue = LocalQueue(arn, max_receive_count=max_receive)
+            self.bucket = LocalBucket(self.drop)
+            self.function = LocalIngestFunction(self.bucket, self.lake)
+        else:
+            self.queue = SqsQueue(self.stack.queue_url, self.stack.queue_arn,
+                                  max_receive_count=self.stack.max_receive_count)
+            self.bucket = EndpointBucket(self.stack.upload_bucket)
+            self.ingest_module = self._load("ingest")
+            self.function = self.ingest_module.lambda_handler
+
     def _api_app_available(self) -> bool:
         """Whether functions/api/app.py can be served (it is imported once the environment is set)."""
         if not handler_path(self.root, "api").is_file():
-            self.say("note: functions/api/app.py does not exist yet: running without the API and dashboard")
+            self.say("note: functions/api/app.py is missing: running without the API and dashboard")
             return False
         try:
             import fastapi  # noqa: F401
@@ -331,7 +340,7 @@ class Platform:
     def _load(self, function: str) -> ModuleType:
         try:
             return load_handler_module(self.root, function)
-        except ImportError as exc:
+        except Exception as exc:  # a missing dependency, a bad setting read at import, ...
             raise PlatformError(f"functions/{function}/app.py cannot be imported: {_first_line(exc)}") from exc
 
     def _configure_environment(self) -> None:
