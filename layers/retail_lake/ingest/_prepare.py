@@ -47,6 +47,7 @@ class Limits:
     max_compression_ratio: float = 200.0
     max_line_bytes: int = 2_000_000
     max_columns: int = 1000
+    ratio_floor_bytes: int = RATIO_FLOOR_BYTES
 
 
 @dataclass
@@ -87,7 +88,7 @@ def gunzip(src: Path, dest: Path, limits: Limits) -> int:
                         f"gzip file refused: it decompresses to more than {limits.max_uncompressed_bytes:,} bytes "
                         f"(limit INGEST_MAX_UNCOMPRESSED_BYTES; {compressed:,} bytes compressed)"
                     )
-                if total > RATIO_FLOOR_BYTES and total > limits.max_compression_ratio * compressed:
+                if total > limits.ratio_floor_bytes and total > limits.max_compression_ratio * compressed:
                     raise RejectedFileError(
                         f"gzip file refused: it decompresses more than {limits.max_compression_ratio:g}x "
                         f"({total:,} bytes from {compressed:,}; limit INGEST_MAX_COMPRESSION_RATIO): a gzip bomb?"
