@@ -155,12 +155,16 @@ def test_drop_ingest_analytics_api_and_clean_stop(folders: tuple[str, Path]) -> 
         drop_file(drop, "second.csv", SECOND)
         wait_for(lambda: store_revenue(lake).get("Metrocity") == (1131.32, 2, 2), "store_performance with Metrocity")
         assert run.said("new file second.csv (") == 1 and run.said("as raw/sales/second.csv") == 1
+        wait_for(lambda: run.said("tables computed") == 2, "the second analytics report")
 
         if API_EXISTS:
             assert run.platform is not None and run.platform.dashboard_url.endswith("/dashboard")
             base = run.platform.base_url
             health = get_json(f"{base}/api/v1/health")
-            assert health
+            assert health["status"] == "ok" and health["lake_readable"] is True
+            tables = {t["table"]: t for t in health["tables"]}
+            last_run = run.platform.analytics_runs[-1]["run_id"]
+            assert tables["store_performance"]["ready"] and tables["store_performance"]["run_id"] == last_run
             page = get_json(f"{base}/api/v1/stores/performance")
             revenue = {item["store"]: round(float(item["revenue"]), 2) for item in page["items"]}
             assert revenue == {"Kanyon": 645.61, "Forum Istanbul": 600.17, "Metrocity": 1131.32}
