@@ -53,6 +53,7 @@ class Settings:
     api_max_body_bytes: int = 1_048_576
     api_max_response_bytes: int = 5_000_000
     api_base_path: str = ""
+    api_answer_cache_bytes: int = 48 * 1024 * 1024  # rendered answers kept per process (0: none)
     # S3 reads (docs/DECISIONS.md, "DuckDB version"): 'httpfs' lets DuckDB read s3:// objects itself
     # by range requests; 'mirror' copies them into the temp folder first (retail_lake.mirror);
     # 'auto' takes httpfs when its extension is installed for this DuckDB. The mirror refuses to
@@ -95,6 +96,7 @@ class Settings:
             api_max_body_bytes=int(_env("API_MAX_BODY_BYTES", "1048576") or 1048576),
             api_max_response_bytes=int(_env("API_MAX_RESPONSE_BYTES", "5000000") or 5000000),
             api_base_path=(_env("API_BASE_PATH", "") or "").rstrip("/"),
+            api_answer_cache_bytes=int(_env("API_ANSWER_CACHE_BYTES", str(48 * 1024 * 1024)) or 0),
             # S3 reads
             s3_reads=(_env("S3_READS", "auto") or "auto").lower(),
             mirror_max_bytes=_megabytes("MIRROR_MAX_MB"),

@@ -68,7 +68,7 @@ class ResponseCache:
             return found
 
     def put(self, etag: str, rendered: Rendered) -> None:
-        if rendered.size > RESPONSE_CACHE_ENTRY_MAX:
+        if rendered.size > min(RESPONSE_CACHE_ENTRY_MAX, self.max_bytes):
             return
         with self._lock:
             old = self._items.pop(etag, None)
@@ -98,10 +98,11 @@ class ApiLake:
     def __init__(self, lake: str | Storage | None = None, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.from_env()
         self.reader: LakeReader = reader(lake if lake is not None else self.settings.lake, self.settings)
-        self.cache = ResponseCache()
+        self.cache = ResponseCache(self.settings.api_answer_cache_bytes)
         self._lock = threading.Lock()
         self._indexed: dict[tuple[str, str], str] = {}
         self._totals: dict[tuple[Any, ...], int] = {}
+        self._local = threading.local()
 
     @property
     def uri(self) -> str:
@@ -156,9 +157,8 @@ class ApiLake:
         key = (table, version.run_id, where, tuple(params))
         found = self._totals.get(key)
         if found is None:
-            sql = f"SELECT COUNT(*) FROM {sql_identifier(table)}" + (f" WHERE {where}" if where else "")
-            _, rows = self.reader.sql(sql, params, tables=[table])
-            found = int(rows[0][0])
+            sql = f"SELECT COUNT(*) AS n FROM {sql_identifier(table)}" + (f" WHERE {where}" if where else "")
+            found = int(self.sql(sql, params, tables=[table])[0]["n"])
             with self._lock:
                 if len(self._totals) > 10_000:
                     self._totals.clear()
@@ -167,28 +167,32 @@ class ApiLake:
 
     def sql(self, query: str, params: Sequence[Any] = (), *, tables: Iterable[str]) -> list[dict[str, Any]]:
         """Rows of a query over ``tables`` (each checked ready first) as dicts."""
-        names = list(tables)
-        self.require(names)
-        cols, rows = self.reader.sql(query, params, tables=names)
-        return [dict(zip(cols, r, strict=True)) for r in rows]
+        self.require(tables)
+        cur = self._cursor()
+        result = cur.execute(query, list(params))
+        cols = [d[0] for d in result.description]
+        return [dict(zip(cols, r, strict=True)) for r in result.fetchall()]
 
     def lookup(self, table: str, column: str, value: Any) -> dict[str, Any] | None:
         """The first row of ``table`` whose ``column`` equals ``value`` (through an ART index)."""
-        self.require([table])
-        self.ensure_index(table, column)
-        cols, rows = self.reader.sql(
-            f"SELECT * FROM {sql_identifier(table)} WHERE {sql_identifier(column)} = ? LIMIT 1", [value],
-            tables=[table])
-        return dict(zip(cols, rows[0], strict=True)) if rows else None
+        found = self.lookup_all(table, column, value)
+        return found[0] if found else None
 
     def lookup_all(self, table: str, column: str, value: Any, order_by: str | None = None) -> list[dict[str, Any]]:
+        """The rows of ``table`` whose ``column`` equals ``value`` (an ART index lookup, not a scan)."""
         self.require([table])
         self.ensure_index(table, column)
         order = f" ORDER BY {sql_identifier(order_by)}" if order_by else ""
-        cols, rows = self.reader.sql(
-            f"SELECT * FROM {sql_identifier(table)} WHERE {sql_identifier(column)} = ?{order}", [value],
-            tables=[table])
-        return [dict(zip(cols, r, strict=True)) for r in rows]
+        return self.sql(f"SELECT * FROM {sql_identifier(table)} WHERE {sql_identifier(column)} = ?{order}", [value],
+                        tables=[table])
+
+    def _cursor(self) -> Any:
+        """This thread's cursor on the reader's database (a cursor per call costs ~0.1 ms more)."""
+        con = self.reader.con
+        local = self._local
+        if getattr(local, "con", None) is not con:
+            local.cursor, local.con = con.cursor(), con
+        return local.cursor
 
     def ensure_index(self, table: str, column: str) -> None:
         """An ART index on ``table.column`` for the version being served (a new version drops it)."""

@@ -9,7 +9,9 @@ invocation reuses it (Mangum runs with ``lifespan="off"``: nothing happens per i
 
 from __future__ import annotations
 
+import importlib
 import logging
+import threading
 
 import duckdb
 from fastapi import FastAPI, Request
@@ -18,12 +20,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from retail_lake.api._errors import ApiError, NotReady, validation_message
 from retail_lake.api._lake import ApiLake, api_lake
 from retail_lake.api._middleware import BodyLimit, StagePrefix
 from retail_lake.api._render import json_response
-from retail_lake.api.routes import analytics, customers, dashboard, health, predictions, stores
+from retail_lake.api.routes import dashboard
 from retail_lake.config import Settings
 from retail_lake.query import TableNotReady, UnknownColumn
 from retail_lake.storage import StorageError
@@ -70,18 +73,30 @@ _DUCKDB_UNAVAILABLE = ("IOException", "HTTPException", "OutOfMemoryException", "
                        "ConnectionException")
 
 
-def create_app(settings: Settings | None = None, *, lake: ApiLake | None = None) -> FastAPI:
-    """The API for ``settings.lake`` (default: Settings.from_env(), i.e. $RETAIL_LAKE or LAKE_BUCKET)."""
+def create_app(settings: Settings | None = None, *, lake: ApiLake | None = None,
+               eager_routes: bool = False) -> FastAPI:
+    """The API for ``settings.lake`` (default: Settings.from_env(), i.e. $RETAIL_LAKE or LAKE_BUCKET).
+
+    ``eager_routes`` builds every route now instead of on first use (see LazyRoutes).
+    """
     settings = settings or Settings.from_env()
     app = FastAPI(title="Retail Lake API", version="1.0", description=DESCRIPTION, openapi_tags=TAGS,
                   docs_url="/docs", redoc_url="/redoc", openapi_url="/openapi.json")
     app.state.settings = settings
     app.state.lake = lake or api_lake(settings)
 
-    for module in (stores, customers, analytics, predictions, health):
-        app.include_router(module.router, prefix=API_PREFIX)
+    routes = LazyRoutes(app)
+    if eager_routes:
+        routes.ensure_all()
     app.include_router(dashboard.router)
     app.add_api_route("/", _index, include_in_schema=False)
+    build_openapi = app.openapi
+
+    def openapi() -> dict:
+        routes.ensure_all()  # the document lists every route, loaded or not
+        return build_openapi()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     _add_error_handlers(app)
     # add_middleware: the last added runs first (outermost).
@@ -91,11 +106,72 @@ def create_app(settings: Settings | None = None, *, lake: ApiLake | None = None)
                            allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"],
                            expose_headers=["ETag", "X-Truncated", "X-Next-Offset"], max_age=600)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(LoadRoutes, routes=routes)
     app.add_middleware(StagePrefix, root_path=settings.api_base_path)
     return app
 
 
-def _index(request: Request) -> Response:
+# Resource -> the module of its router (/api/v1/<resource>/...).
+ROUTE_MODULES = {
+    "stores": "retail_lake.api.routes.stores",
+    "customers": "retail_lake.api.routes.customers",
+    "analytics": "retail_lake.api.routes.analytics",
+    "predictions": "retail_lake.api.routes.predictions",
+    "health": "retail_lake.api.routes.health",
+}
+_WHOLE_API_PATHS = ("/openapi.json", "/docs", "/redoc")
+
+
+class LazyRoutes:
+    """Each resource's routes are built when a request first reaches it (or the OpenAPI document is).
+
+    Why: FastAPI builds a pydantic adapter for every parameter and response model of a route when it
+    is added (~300 ms for the whole API here); a Lambda container answering stores/performance builds
+    only the stores routes during its cold start. Thread-safe; a route module is imported once.
+    """
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.loaded: set[str] = set()
+        self._lock = threading.Lock()
+
+    def ensure(self, resource: str) -> None:
+        if resource in self.loaded:
+            return
+        with self._lock:
+            if resource not in self.loaded:
+                module = importlib.import_module(ROUTE_MODULES[resource])
+                self.app.include_router(module.router, prefix=API_PREFIX)
+                self.loaded.add(resource)
+
+    def ensure_all(self) -> None:
+        for resource in ROUTE_MODULES:
+            self.ensure(resource)
+
+    def ensure_for(self, route_path: str) -> None:
+        if route_path.startswith(API_PREFIX + "/"):
+            resource = route_path[len(API_PREFIX) + 1:].split("/", 1)[0]
+            if resource in ROUTE_MODULES:
+                self.ensure(resource)
+        elif route_path.startswith(_WHOLE_API_PATHS):
+            self.ensure_all()
+
+
+class LoadRoutes:
+    """ASGI middleware in front of routing: loads the routes of the resource a request asks for."""
+
+    def __init__(self, app: ASGIApp, routes: LazyRoutes) -> None:
+        self.app = app
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path, root = scope["path"], scope.get("root_path", "")
+            self.routes.ensure_for(path[len(root):] if root and path.startswith(root) else path)
+        await self.app(scope, receive, send)
+
+
+async def _index(request: Request) -> Response:
     """Links to what the API serves, with the stage prefix of this request (``/prod/docs``)."""
     root = request.scope.get("root_path", "").rstrip("/")
     return json_response({"name": "Retail Lake API", "docs": f"{root}/docs", "openapi": f"{root}/openapi.json",

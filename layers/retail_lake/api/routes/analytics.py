@@ -42,7 +42,7 @@ def month_start(value: str | None) -> date | None:
 
 @router.get("/rfm", response_model=page_model("customer_rfm"), responses=list_responses("customer_rfm"),
             summary="Every customer's recency, frequency, monetary, scores and segment")
-def rfm(request: Request, lake: LakeDep,
+async def rfm(request: Request, lake: LakeDep,
         segment: Annotated[str | None, Query(description="Only these segments (comma-separated).")] = None,
         customer_id: Annotated[str | None, Query(description="Only these customers (comma-separated).")] = None,
         r_score: Score = None, f_score: Score = None, m_score: Score = None,
@@ -59,7 +59,7 @@ def rfm(request: Request, lake: LakeDep,
 
 @router.get("/profitability", response_model=page_model("profitability"), responses=list_responses("profitability"),
             summary="Revenue, discount, cost and margin overall, per category, store and both")
-def profitability(request: Request, lake: LakeDep,
+async def profitability(request: Request, lake: LakeDep,
                   breakdown: Annotated[Literal["overall", "category", "store", "category_store"] | None,
                                        Query(description="One breakdown (default: all).")] = None,
                   category: Annotated[str | None, Query(description="Only these categories.")] = None,
@@ -89,7 +89,7 @@ SeasonalityRow = table_model("seasonality_monthly") | table_model("seasonality_q
 @router.get("/seasonality", response_model=ListPage[SeasonalityRow],  # type: ignore[valid-type]
             responses=list_responses("seasonality_monthly"),
             summary="Revenue and seasonality index by month, quarter or weekday")
-def seasonality(request: Request, lake: LakeDep,
+async def seasonality(request: Request, lake: LakeDep,
                 period: Annotated[Literal["monthly", "quarterly", "weekday"],
                                   Query(description="monthly (default), quarterly or weekday.")] = "monthly",
                 start: Annotated[Month, Query(alias="from")] = None, end: Annotated[Month, Query(alias="to")] = None,
@@ -123,7 +123,7 @@ def _month_where(column: str | None, start: str | None, end: str | None) -> tupl
 @router.get("/payment-methods", response_model=page_model("payment_methods"),
             responses=list_responses("payment_methods"),
             summary="The payment mix overall and per age band, gender, store or region")
-def payment_methods(request: Request, lake: LakeDep,
+async def payment_methods(request: Request, lake: LakeDep,
                     breakdown: Annotated[Literal["overall", "age_band", "gender", "store", "region"] | None,
                                          Query(description="One breakdown (default: all of them).")] = None,
                     breakdown_value: Annotated[str | None, Query(description="Only these groups (e.g. a store).")]
@@ -144,7 +144,7 @@ def payment_methods(request: Request, lake: LakeDep,
 @router.get("/category-insights", response_model=page_model("category_insights"),
             responses=list_responses("category_insights"),
             summary="Per category: revenue, units, margin, top segment and customer mix")
-def category_insights(request: Request, lake: LakeDep,
+async def category_insights(request: Request, lake: LakeDep,
                       category: Annotated[str | None, Query(description="Only these categories.")] = None,
                       sort: sort_param("category_insights") = None, limit: Limit = DEFAULT_LIMIT,
                       offset: Offset = 0, format: Format = "json") -> Response:
@@ -158,7 +158,7 @@ def category_insights(request: Request, lake: LakeDep,
 @router.get("/cohort-analysis", response_model=page_model("cohort_retention"),
             responses=list_responses("cohort_retention"),
             summary="Monthly cohorts: customers retained and revenue per month since the first purchase")
-def cohort_analysis(request: Request, lake: LakeDep,
+async def cohort_analysis(request: Request, lake: LakeDep,
                     start: Annotated[Month, Query(alias="from", description="First cohort month (YYYY-MM).")] = None,
                     end: Annotated[Month, Query(alias="to", description="Last cohort month (YYYY-MM).")] = None,
                     months_since_first: Annotated[int | None, Query(ge=0, le=600, description="Only this month "
@@ -198,7 +198,7 @@ _CAMPAIGN_EXAMPLE = {
              responses={200: {"content": {"application/json": {"example": _CAMPAIGN_EXAMPLE}}},
                         **ERROR_RESPONSES},
              summary="Simulate a discount campaign on a segment list, the top N % or a spend tier")
-def campaign_simulation(lake: LakeDep, request_body: Annotated[CampaignRequest, Body()]) -> Response:
+async def campaign_simulation(lake: LakeDep, request_body: Annotated[CampaignRequest, Body()]) -> Response:
     """Targets customers by RFM segments, the top N % by spend or a spend tier (`customer_profile`) and
     projects the campaign over `horizon_days`: baseline revenue (from history, or from the CLV
     predictions once trained: `baseline_source` says which), projected and incremental revenue,

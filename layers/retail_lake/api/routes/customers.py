@@ -31,7 +31,7 @@ CLV = "customer_clv"
 
 @router.get("/segments", response_model=page_model("rfm_segments"), responses=list_responses("rfm_segments"),
             summary="RFM segments: customers, revenue and averages per segment")
-def segments(request: Request, lake: LakeDep,
+async def segments(request: Request, lake: LakeDep,
              segment: Annotated[str | None, Query(description="Only these segments (comma-separated).")] = None,
              sort: sort_param("rfm_segments") = None, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0,
              format: Format = "json") -> Response:
@@ -44,7 +44,7 @@ def segments(request: Request, lake: LakeDep,
 
 @router.get("/high-value", response_model=page_model("customer_value"), responses=list_responses("customer_value"),
             summary="The top 10 % of customers by spend (or one spend tier)")
-def high_value(request: Request, lake: LakeDep,
+async def high_value(request: Request, lake: LakeDep,
                spend_tier: Annotated[Literal["high", "medium", "low"] | None,
                                      Query(description="A spend tier instead of the top 10 % (high = top 20 %, "
                                            "medium = next 30 %, low = the rest).")] = None,
@@ -68,7 +68,7 @@ _INSIGHTS_EXAMPLE = {**example_row(PROFILE), "first_purchase": "2021-01-04", "la
                        304: {"description": "Not modified: the If-None-Match ETag is still current."},
                        **{k: v for k, v in ERROR_RESPONSES.items() if k != 413}},
             summary="One customer: RFM, spend tier, favourites and predicted CLV")
-def insights(request: Request, lake: LakeDep,
+async def insights(request: Request, lake: LakeDep,
              customer_id: Annotated[str, Path(min_length=1, max_length=200, description="The customer's id.")]
              ) -> Response:
     """One customer's profile: `recency_days`, `frequency`, `monetary`, `r_score`, `f_score`,
@@ -105,7 +105,7 @@ def insights(request: Request, lake: LakeDep,
 @router.get("/loyalty-analysis", response_model=page_model("repeat_vs_onetime"),
             responses=list_responses("repeat_vs_onetime"),
             summary="Repeat against one-time customers")
-def loyalty_analysis(request: Request, lake: LakeDep,
+async def loyalty_analysis(request: Request, lake: LakeDep,
                      customer_type: Annotated[Literal["repeat", "one_time"] | None,
                                               Query(description="Only one type.")] = None,
                      format: Format = "json") -> Response:
@@ -125,7 +125,7 @@ _RETENTION_EXAMPLE = [{"months_since_first": 1, "cohorts": 26, "cohort_customers
 @router.get("/retention-analysis", response_model=ListPage[RetentionPoint],
             responses=list_responses("retention_curve", _RETENTION_EXAMPLE),
             summary="Retention curve: the share of customers still buying n months after their first")
-def retention_analysis(request: Request, lake: LakeDep,
+async def retention_analysis(request: Request, lake: LakeDep,
                        max_months: Annotated[int | None, Query(ge=0, le=600, description="Up to this many "
                                                                "months after the first purchase.")] = None,
                        format: Format = "json") -> Response:

@@ -26,7 +26,7 @@ API_VERSION = "1"
 @router.get("/health", response_model=Health,
             responses={503: {"model": ErrorBody, "description": "The lake cannot be read."}},
             summary="Lake reachable; every table's run id, rows and computed_at")
-def health(lake: LakeDep) -> object:
+async def health(lake: LakeDep) -> object:
     """Whether the lake can be read and, for every analytics and prediction table, the version being
     published now (run id, rows, when it was computed). Tables not computed yet are listed under
     `missing` (status 'degraded'); the answer is still 200. 503 only when the lake itself cannot be

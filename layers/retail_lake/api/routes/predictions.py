@@ -41,7 +41,7 @@ def _where(table: str, column: str, start: str | None, end: str | None) -> tuple
 
 @router.get("/clv", response_model=page_model(CLV), responses=list_responses(CLV),
             summary="Predicted customer lifetime value and probability alive")
-def clv(request: Request, lake: LakeDep,
+async def clv(request: Request, lake: LakeDep,
         customer_id: Annotated[str | None, Query(description="Only these customers (comma-separated).")] = None,
         sort: sort_param(CLV) = None, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0,
         format: Format = "json") -> Response:
@@ -54,7 +54,7 @@ def clv(request: Request, lake: LakeDep,
 
 @router.get("/forecast", response_model=page_model(FORECAST), responses=list_responses(FORECAST),
             summary="Revenue forecast per store and period, with its interval")
-def forecast(request: Request, lake: LakeDep,
+async def forecast(request: Request, lake: LakeDep,
              store: Annotated[str | None, Query(description="Only these stores ('ALL' = every store).")] = None,
              start: Annotated[Month, Query(alias="from", description="First period (YYYY-MM).")] = None,
              end: Annotated[Month, Query(alias="to", description="Last period (YYYY-MM).")] = None,
@@ -70,7 +70,7 @@ def forecast(request: Request, lake: LakeDep,
 
 @router.get("/segments", response_model=page_model(SEGMENTS), responses=list_responses(SEGMENTS),
             summary="Machine-learned customer segments (clusters)")
-def segments(request: Request, lake: LakeDep,
+async def segments(request: Request, lake: LakeDep,
              segment_name: Annotated[str | None, Query(description="Only these segments.")] = None,
              cluster: Annotated[int | None, Query(ge=0, le=10_000)] = None,
              customer_id: Annotated[str | None, Query(description="Only these customers.")] = None,

@@ -35,7 +35,7 @@ Metric = Literal["revenue", "transactions", "customers", "units", "avg_transacti
 
 @router.get("/performance", response_model=page_model(STORES), responses=list_responses(STORES),
             summary="Revenue, transactions, customers and rank of every store")
-def performance(request: Request, lake: LakeDep,
+async def performance(request: Request, lake: LakeDep,
                 store: Annotated[str | None, Query(description="Only these stores (comma-separated).")] = None,
                 region: Annotated[str | None, Query(description="Only stores of these regions.")] = None,
                 sort: sort_param(STORES) = None, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0,
@@ -51,7 +51,7 @@ def performance(request: Request, lake: LakeDep,
             responses=list_responses(STORES, [example_row(STORES), {**example_row(STORES), "store": "Zorlu Center",
                                                                     "rank": 4}]),
             summary="Chosen stores side by side")
-def comparison(request: Request, lake: LakeDep,
+async def comparison(request: Request, lake: LakeDep,
                stores: Annotated[str, Query(min_length=1, max_length=2000, pattern=r"[^,\s]",
                                             description="Stores to compare, comma-separated (`Kanyon,Zorlu Center`).")],
                format: Format = "json") -> Response:
@@ -77,7 +77,7 @@ def comparison(request: Request, lake: LakeDep,
 
 @router.get("/top-performers", response_model=page_model(STORES), responses=list_responses(STORES),
             summary="The best stores by a measure: the top n, or the top percent")
-def top_performers(request: Request, lake: LakeDep,
+async def top_performers(request: Request, lake: LakeDep,
                    n: Annotated[int | None, Query(ge=1, le=1000, description="How many stores (default 5).")] = None,
                    top_pct: Annotated[float | None, Query(gt=0, le=100, description="Or: the top percent of "
                                                           "stores (rounded up to whole stores).")] = None,
@@ -99,7 +99,7 @@ def top_performers(request: Request, lake: LakeDep,
 
 @router.get("/regional-analysis", response_model=page_model(REGIONS), responses=list_responses(REGIONS),
             summary="Revenue, stores, customers and top store of every region")
-def regional_analysis(request: Request, lake: LakeDep,
+async def regional_analysis(request: Request, lake: LakeDep,
                       region: Annotated[str | None, Query(description="Only these regions (comma-separated).")]
                       = None,
                       sort: sort_param(REGIONS) = None, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0,

@@ -1,23 +1,24 @@
-"""Response and request models of the API (the OpenAPI contract)."""
+"""Response and request models of the API (the OpenAPI contract).
 
-from retail_lake.api.schemas._tables import AnyRow, example_row, row_model, table_model
-from retail_lake.api.schemas.campaign import CampaignRequest, CampaignResult, segment_names
-from retail_lake.api.schemas.common import ERROR_RESPONSES, ErrorBody, ListPage
-from retail_lake.api.schemas.customers import insights_model
-from retail_lake.api.schemas.health import Health, TableHealth
+Submodules are imported on first use (a route module imports only the models it declares: cold start).
+"""
 
-__all__ = [
-    "ERROR_RESPONSES",
-    "AnyRow",
-    "CampaignRequest",
-    "CampaignResult",
-    "ErrorBody",
-    "Health",
-    "ListPage",
-    "TableHealth",
-    "example_row",
-    "insights_model",
-    "row_model",
-    "segment_names",
-    "table_model",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "AnyRow": "_tables", "example_row": "_tables", "row_model": "_tables", "table_model": "_tables",
+    "CampaignRequest": "campaign", "CampaignResult": "campaign", "segment_names": "campaign",
+    "ERROR_RESPONSES": "common", "ErrorBody": "common", "ListPage": "common",
+    "insights_model": "customers", "RetentionPoint": "customers",
+    "Health": "health", "TableHealth": "health",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"retail_lake.api.schemas.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'retail_lake.api.schemas' has no attribute {name!r}")
