@@ -20,7 +20,7 @@ with an empty TMPDIR (a cold Lambda container):
 After each variant's first analytics run the analytics tables are digested (every row, exact, and
 with doubles rounded to 12 significant digits) and compared across variants.
 
-    make bench-duckdb                                                   # 2M rows, 3 runs each
+    make bench-duckdb                                                   # 2M rows, 5 runs each
     .venv/bin/python bench/duckdb_versions.py --rows 200000 --customers 20000 --repeat 1   # quick look
 
 The venvs, data and output go to bench/out/duckdb_versions/ (gitignored; the venvs are reused when
@@ -68,6 +68,7 @@ class Sample:
     peak_rss_mb: float
     peak_tmp_mb: float
     output: dict = field(default_factory=dict)
+    cpu_seconds: float = 0.0  # user + system of the child: less moved by other work on a shared machine
 
 
 # --- child side: runs in a variant's venv ------------------------------------------------------------
@@ -97,19 +98,43 @@ def child_digest(lake: str) -> dict:
     from retail_lake.query import connect
 
     con = connect(lake, tables=list(TABLE_NAMES))
-    out: dict[str, dict[str, str]] = {}
+    out: dict[str, dict] = {}
     for table in TABLE_NAMES:
-        rows = sorted(con.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr)
+        cur = con.execute(f'SELECT * FROM "{table}"')
+        columns = [d[0] for d in cur.description]
+        # Sorted by the columns that are not floating point, so rows line up across variants.
+        rows = sorted(cur.fetchall(), key=lambda r: repr([v for v in r if not isinstance(v, float)]))
         exact = hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
         rounded_rows = [tuple(float(f"{v:.12g}") if isinstance(v, float) else v for v in r) for r in rows]
-        rounded = hashlib.sha256(repr(sorted(rounded_rows, key=repr)).encode()).hexdigest()[:16]
-        out[table] = {"exact": exact, "rounded": rounded, "rows": str(len(rows))}
+        rounded = hashlib.sha256(repr(rounded_rows).encode()).hexdigest()[:16]
+        out[table] = {"exact": exact, "rounded": rounded, "rows": len(rows), "columns": columns,
+                      # small tables whole, so the parent can say which columns differ and by how much
+                      "values": [[v if isinstance(v, float | int) else repr(v) for v in r] for r in rows]
+                      if len(rows) <= 5000 else None}
     import duckdb
 
     return {"tables": out, "duckdb": duckdb.__version__}
 
 
 # --- parent side --------------------------------------------------------------------------------------
+
+def _largest_differences(base: dict, others: list[dict]) -> str:
+    """Which columns of a table differ between variants, and the largest relative difference."""
+    if base["values"] is None or any(o["values"] is None or len(o["values"]) != len(base["values"]) for o in others):
+        return "row counts differ or table too large to compare here"
+    worst: dict[str, float] = {}
+    for other in others:
+        for row_a, row_b in zip(base["values"], other["values"], strict=True):
+            for name, x, y in zip(base["columns"], row_a, row_b, strict=True):
+                if x == y:
+                    continue
+                if isinstance(x, float) and isinstance(y, float):
+                    rel = abs(x - y) / max(abs(x), abs(y), 1e-300)
+                    worst[name] = max(worst.get(name, 0.0), rel)
+                else:
+                    worst[name] = float("inf")
+    return ", ".join(f"{name} (relative {rel:.1e})" for name, rel in sorted(worst.items())) or "no difference"
+
 
 def say(line: str = "") -> None:
     print(line, flush=True)
@@ -179,7 +204,8 @@ def run_process(cmd: list[str], env: dict[str, str], tmp_root: Path) -> Sample:
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
     lines = [line for line in out.splitlines() if line.startswith("{")]
-    return Sample(seconds, usage.ru_maxrss / 1024, peak[0] / 1024 / 1024, json.loads(lines[-1]) if lines else {})
+    return Sample(seconds, usage.ru_maxrss / 1024, peak[0] / 1024 / 1024, json.loads(lines[-1]) if lines else {},
+                  usage.ru_utime + usage.ru_stime)
 
 
 def median(samples: list[Sample], attr: str) -> float:
@@ -224,7 +250,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--customers", type=int, default=200_000)
-    parser.add_argument("--repeat", type=int, default=3, help="alternating runs per variant (medians reported)")
+    parser.add_argument("--repeat", type=int, default=5, help="alternating runs per variant (medians reported)")
     parser.add_argument("--duckdb2", default="2.0.1", help="the 2.0.x version to compare (default 2.0.1)")
     parser.add_argument("--workdir", default=str(DEFAULT_WORK))
     parser.add_argument("--child", choices=["cold", "digest"], help=argparse.SUPPRESS)
@@ -292,7 +318,8 @@ def main() -> int:
                 q = run_process([str(bin_ / "retail-lake"), "sql", SALES_SQL, "--format", "json", "--lake", LAKE],
                                 env, tmp_root)
                 samples[v.label]["sql"].append(q)
-                say(f"  run {i + 1}/{args.repeat} {v.label}: analytics {a.seconds:.2f}s {a.peak_rss_mb:.0f} MB "
+                say(f"  run {i + 1}/{args.repeat} {v.label}: analytics {a.seconds:.2f}s (cpu {a.cpu_seconds:.1f}s) "
+                    f"{a.peak_rss_mb:.0f} MB "
                     f"tmp {a.peak_tmp_mb:.1f} MB | cold start {c.seconds:.2f}s (first answer "
                     f"{c.output['first_answer_s']:.2f}s) | sql on sales {q.seconds:.2f}s tmp {q.peak_tmp_mb:.1f} MB")
     finally:
@@ -302,7 +329,7 @@ def main() -> int:
     out(f"DuckDB versions on moto's S3 server: {args.rows:,} rows, {args.customers:,} customers, "
         f"curated/sales {lake_info['curated_sales_files']} files, {lake_info['curated_sales_mb']:.1f} MB; "
         f"{args.repeat} alternating run(s) per variant, medians; every process with an empty TMPDIR")
-    header = (f"{'variant':<28}{'analytics s':>12}{'peak RSS MB':>12}{'peak tmp MB':>12}"
+    header = (f"{'variant':<28}{'analytics s':>12}{'cpu s':>7}{'peak RSS MB':>12}{'peak tmp MB':>12}"
               f"{'cold start s':>13}{'1st answer s':>13}{'rfm row ms':>11}{'sql sales s':>12}{'sql tmp MB':>11}")
     out(header)
     figures: dict[str, dict[str, float]] = {}
@@ -310,6 +337,7 @@ def main() -> int:
         s = samples[v.label]
         f = {
             "analytics_s": median(s["analytics"], "seconds"),
+            "analytics_cpu_s": median(s["analytics"], "cpu_seconds"),
             "analytics_peak_rss_mb": median(s["analytics"], "peak_rss_mb"),
             "analytics_peak_tmp_mb": median(s["analytics"], "peak_tmp_mb"),
             "cold_start_s": median(s["cold"], "seconds"),
@@ -319,7 +347,7 @@ def main() -> int:
             "sql_sales_peak_tmp_mb": median(s["sql"], "peak_tmp_mb"),
         }
         figures[v.label] = f
-        out(f"{v.label:<28}{f['analytics_s']:>12.2f}{f['analytics_peak_rss_mb']:>12.0f}"
+        out(f"{v.label:<28}{f['analytics_s']:>12.2f}{f['analytics_cpu_s']:>7.1f}{f['analytics_peak_rss_mb']:>12.0f}"
             f"{f['analytics_peak_tmp_mb']:>12.1f}{f['cold_start_s']:>13.2f}{f['first_answer_s']:>13.2f}"
             f"{f['customer_row_ms']:>11.1f}{f['sql_sales_s']:>12.2f}{f['sql_sales_peak_tmp_mb']:>11.1f}")
     a, b, c = (figures[v.label] for v in variants)
@@ -327,15 +355,27 @@ def main() -> int:
     out(f"analytics: 1.5.5 mirror / 2.0 mirror = {b['analytics_s'] / a['analytics_s']:.2f}x, "
         f"1.5.5 httpfs / 2.0 mirror = {c['analytics_s'] / a['analytics_s']:.2f}x, "
         f"1.5.5 httpfs / 1.5.5 mirror = {c['analytics_s'] / b['analytics_s']:.2f}x")
+    out(f"analytics CPU seconds: 1.5.5 mirror / 2.0 mirror = {b['analytics_cpu_s'] / a['analytics_cpu_s']:.2f}x, "
+        f"1.5.5 httpfs / 2.0 mirror = {c['analytics_cpu_s'] / a['analytics_cpu_s']:.2f}x")
     out(f"cold start: (a) {a['cold_start_s']:.2f}s, (b) {b['cold_start_s']:.2f}s, (c) {c['cold_start_s']:.2f}s; "
         f"first answer (a) {a['first_answer_s']:.2f}s, (b) {b['first_answer_s']:.2f}s, (c) {c['first_answer_s']:.2f}s")
     tables = sorted(next(iter(digests.values()))["tables"])
     exact_same = [t for t in tables if len({d["tables"][t]["exact"] for d in digests.values()}) == 1]
     rounded_same = [t for t in tables if len({d["tables"][t]["rounded"] for d in digests.values()}) == 1]
     differ = [t for t in tables if t not in rounded_same]
+    labels = [v.label for v in variants]
+    for t in tables:
+        if t in exact_same:
+            continue
+        spread = _largest_differences(digests[labels[0]]["tables"][t], [digests[lb]["tables"][t] for lb in labels[1:]])
+        out(f"  {t}: {spread}")
+    noisy = [t for t in rounded_same if t not in exact_same
+             and digests[labels[1]]["tables"][t]["exact"] != digests[labels[2]]["tables"][t]["exact"]]
     out(f"results: {len(exact_same)}/{len(tables)} analytics tables identical across the variants to the bit"
-        + (f"; doubles equal to 12 digits in {', '.join(t for t in rounded_same if t not in exact_same)}"
+        + (f"; {', '.join(t for t in rounded_same if t not in exact_same)}: DOUBLE columns equal to 12 digits"
            if len(rounded_same) > len(exact_same) else "")
+        + (f" ({', '.join(noisy)} differ between (b) and (c) too: the same DuckDB, so run-to-run order of "
+           "floating-point sums, not the version)" if noisy else "")
         + (f"; DIFFERENT: {', '.join(differ)}" if differ else ""))
     (work / "report.txt").write_text("\n".join(report) + "\n")
     (work / "results.json").write_text(json.dumps({"rows": args.rows, "customers": args.customers,

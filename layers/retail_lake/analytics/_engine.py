@@ -18,6 +18,7 @@ from retail_lake.analytics._sql import render_shared, shared_ctes
 from retail_lake.config import Settings
 from retail_lake.duck import new_duckdb, read_sql, sql_literal
 from retail_lake.layout import SALES_PREFIX
+from retail_lake.mirror import reads_s3_directly
 from retail_lake.storage import Storage
 from retail_lake.views import register_curated
 
@@ -131,6 +132,13 @@ class DuckDBEngine:
 
     def load_sources(self) -> SourceSnapshot:
         listed = [o for o in self.storage.list(SALES_PREFIX) if o.key.endswith(".parquet")]
+        if reads_s3_directly(self.storage, self.settings):
+            # The run scans the curated files (s3:// URLs, httpfs) several times: keep their HTTP
+            # metadata and Parquet footers for the run instead of a HEAD and a footer read per file
+            # per scan. Safe here: the run reads the fixed list of objects registered below, and a
+            # curated file is never rewritten with other bytes (uploads are named by their content).
+            self.con.execute("SET enable_http_metadata_cache = true")
+            self.con.execute("SET parquet_metadata_cache = true")
         register_curated(self.con, self.storage, self.settings, tables=("sales_versions", "stores"))
         self._materialise_sales()
         if self._single_line:  # every invoice is one line: no multi-line invoices to compute
