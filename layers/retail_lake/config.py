@@ -61,6 +61,12 @@ class Settings:
     s3_reads: str = "auto"
     mirror_max_bytes: int | None = None
     aws_region: str | None = None  # AWS_REGION (Lambda sets it), else AWS_DEFAULT_REGION
+    # Training (issue 9, retail_lake.models): default horizons, the promotion gate's tolerance (a
+    # fraction of the current version's metric) and the seed of every sample and model.
+    train_clv_horizon_days: int = 90
+    train_forecast_weeks: int = 12
+    train_gate_tolerance: float = 0.05
+    train_seed: int = 42
     tmp_dir: Path = field(default_factory=lambda: Path(_env("TMPDIR", "/tmp") or "/tmp"))
 
     @classmethod
@@ -101,6 +107,11 @@ class Settings:
             s3_reads=(_env("S3_READS", "auto") or "auto").lower(),
             mirror_max_bytes=_megabytes("MIRROR_MAX_MB"),
             aws_region=_env("AWS_REGION") or _env("AWS_DEFAULT_REGION"),
+            # Training
+            train_clv_horizon_days=int(_env("TRAIN_CLV_HORIZON_DAYS", "90") or 90),
+            train_forecast_weeks=int(_env("TRAIN_FORECAST_WEEKS", "12") or 12),
+            train_gate_tolerance=float(_env("TRAIN_GATE_TOLERANCE", "0.05") or 0.05),
+            train_seed=int(_env("TRAIN_SEED", "42") or 42),
         )
 
 
