@@ -8,11 +8,12 @@
 //   card), from the data handed to the drawing code, so a browser test can tell a drawn chart from an
 //   empty frame;
 // - every chart has its rows as a table and a CSV link to the endpoint it drew (?format=csv).
-import { PRESETS, isISODate, monthsCovering, presetRange } from "./dates.js";
+import { PRESETS, isISODate, monthStartBefore, monthsCovering, presetRange } from "./dates.js";
 
 const API = "api/v1/";
 const PAGE_LIMIT = 1000; // the API's largest page
 const MAX_PAGES = 5; // a chart never needs more: 5,000 aggregated rows is already unreadable
+const COHORT_MONTHS = 24; // cohorts the heatmap shows when no period is chosen (a readable grid, a small answer)
 const PALETTE = ["#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#14b8a6", "#f97316", "#64748b", "#db2777", "#84cc16"];
 
 const VIEWS = ["overview", "analytics", "simulation"];
@@ -96,11 +97,11 @@ function selectedRange(state) {
   return dashboard.anchor ? presetRange(state.preset, dashboard.anchor) : null;
 }
 
-/** Month filters for the monthly tables (seasonality, cohorts), as the API names them. */
+/** Month filters of the monthly tables (seasonality, cohorts): the API's from/to (YYYY-MM). */
 function monthParams(range) {
   if (!range) return {};
   const months = monthsCovering(range.start, range.end);
-  return { from_month: months.from, to_month: months.to };
+  return { from: monthLabel(months.from), to: monthLabel(months.to) };
 }
 
 // --- the API --------------------------------------------------------------------------------------
@@ -308,7 +309,7 @@ window.addEventListener("resize", () => {
 
 async function loadStores() {
   // Unfiltered store list: the data's last day anchors the date presets; regions fill the filter.
-  const stores = await getList("stores/performance", { sort: "rank" });
+  const stores = await getList("stores/performance");
   const last = stores.items.map((s) => s.last_invoice_date).filter(Boolean).sort().at(-1);
   dashboard.anchor = last ? String(last).slice(0, 10) : null;
   const regions = [...new Set(stores.items.map((s) => s.region))].sort();
@@ -361,7 +362,7 @@ async function renderKpis(state, range) {
 }
 
 async function renderMonthlyRevenue(state, range) {
-  const params = { period: "monthly", sort: "month", ...monthParams(range) };
+  const params = { period: "monthly", ...monthParams(range) };
   const list = await getList("analytics/seasonality", params);
   const { card, host } = cardFrame("monthly-revenue", {
     title: "Monthly revenue", csv: list.csv,
@@ -378,7 +379,7 @@ async function renderMonthlyRevenue(state, range) {
 }
 
 async function renderStoreRanking(state) {
-  const list = await getList("stores/performance", { sort: "rank", region: state.region });
+  const list = await getList("stores/performance", { region: state.region });
   const rows = list.items;
   const { card, host } = cardFrame("store-ranking", {
     title: "Store ranking", csv: list.csv,
@@ -395,7 +396,7 @@ async function renderStoreRanking(state) {
 }
 
 async function renderRegionSplit() {
-  const list = await getList("stores/regional-analysis", { sort: "rank" });
+  const list = await getList("stores/regional-analysis");
   const rows = list.items;
   const { card, host } = cardFrame("region-split", {
     title: "Region split", csv: list.csv, note: "Share of revenue by region, all time.",
@@ -413,7 +414,7 @@ async function renderRegionSplit() {
 // --- Analytics --------------------------------------------------------------------------------------
 
 async function renderRfmSegments() {
-  const list = await getList("customers/segments", { sort: "segment_order" });
+  const list = await getList("customers/segments");
   const rows = [...list.items].sort((a, b) => (a.segment_order ?? 0) - (b.segment_order ?? 0));
   const { card, host } = cardFrame("rfm-segments", {
     title: "RFM segments", csv: list.csv,
@@ -430,7 +431,7 @@ async function renderRfmSegments() {
 }
 
 async function renderCategoryMargins() {
-  const list = await getList("analytics/category-insights", { sort: "rank" });
+  const list = await getList("analytics/category-insights");
   const rows = list.items;
   const bases = new Set(rows.map((r) => r.cost_basis ?? "unknown"));
   const basisText = bases.size === 1 ? [...bases][0] : "mixed";
@@ -452,12 +453,14 @@ async function renderCategoryMargins() {
 }
 
 async function renderCohorts(state, range) {
-  const params = { sort: "cohort_month", ...monthParams(range) };
-  const list = await getList("analytics/cohort-analysis", params);
+  // Without a period, the latest COHORT_MONTHS cohorts: older ones add rows nobody can read in a grid.
+  const recent = !range && dashboard.anchor ? { from: monthLabel(monthStartBefore(dashboard.anchor, COHORT_MONTHS - 1)) } : {};
+  const list = await getList("analytics/cohort-analysis", range ? monthParams(range) : recent);
   const rows = list.items;
   const { card, host } = cardFrame("cohort-retention", {
     title: "Cohort retention", csv: list.csv,
-    note: `Share of each first-purchase month's customers who bought again N months later${range ? " (cohorts in the selected period)" : ""}.` +
+    note: `Share of each first-purchase month's customers who bought again N months later` +
+      (range ? " (cohorts in the selected period)." : recent.from ? ` (cohorts from ${recent.from}; pick a period for others).` : ".") +
       (list.truncated ? ` Showing ${fmtInt(rows.length)} of ${fmtInt(list.total)} rows.` : ""),
   });
   attachTable(card, ["cohort_month", "months_since_first", "cohort_size", "customers", "retention_rate", "revenue"], rows);
@@ -547,15 +550,17 @@ async function renderPaymentMix(state) {
 // --- Simulation -------------------------------------------------------------------------------------
 
 async function prepareSimulation(state) {
-  const segments = await getList("customers/segments", { sort: "segment_order" });
+  const segments = await getList("customers/segments");
   const select = $("#sim-segments");
   if (!select.options.length) {
+    // Segments without customers are left out: a campaign on them targets nobody.
     select.innerHTML = [...segments.items]
+      .filter((s) => s.customers > 0)
       .sort((a, b) => (a.segment_order ?? 0) - (b.segment_order ?? 0))
       .map((s) => `<option value="${escapeHtml(s.segment)}">${escapeHtml(s.segment)} (${fmtInt(s.customers)})</option>`)
       .join("");
-    const tiers = ["top", "high", "medium", "low"];
-    $("#sim-tier").innerHTML = tiers.map((t) => `<option>${t}</option>`).join("");
+    const tiers = [["high", "high (top 20 % by spend)"], ["medium", "medium (next 30 %)"], ["low", "low (bottom 50 %)"]];
+    $("#sim-tier").innerHTML = tiers.map(([value, label]) => `<option value="${value}">${label}</option>`).join("");
   }
   restoreCampaignForm(state.sim);
   const card = document.getElementById("card-campaign-result");
@@ -575,10 +580,10 @@ function campaignBody(form) {
     cost_per_contact: number("cost_per_contact"),
     horizon_days: Math.round(number("horizon_days")),
   };
-  const target = data.get("target");
-  if (target === "segments") body.segments = data.getAll("segments");
-  if (target === "top_pct") body.top_pct = number("top_pct");
-  if (target === "spend_tier") body.spend_tier = data.get("spend_tier");
+  const kind = data.get("target");
+  if (kind === "segments") body.target = { segments: data.getAll("segments") };
+  if (kind === "top_pct") body.target = { top_pct: number("top_pct") };
+  if (kind === "spend_tier") body.target = { spend_tier: data.get("spend_tier") };
   return body;
 }
 
@@ -592,13 +597,17 @@ function restoreCampaignForm(sim) {
   }
   const form = $("#campaign");
   for (const [name, value] of Object.entries(saved)) {
-    if (name === "segments") {
-      form.querySelector('input[name="target"][value="segments"]').checked = true;
-      for (const option of $("#sim-segments").options) option.selected = value.includes(option.value);
-    } else if (name === "top_pct" || name === "spend_tier") {
-      form.querySelector(`input[name="target"][value="${name}"]`).checked = true;
-      form.elements[name].value = value;
-    } else if (form.elements[name]) {
+    if (name === "target" && value && typeof value === "object") {
+      const [kind, chosen] = Object.entries(value)[0] ?? [];
+      const radio = form.querySelector(`input[name="target"][value="${kind}"]`);
+      if (!radio) continue;
+      radio.checked = true;
+      if (kind === "segments") {
+        for (const option of $("#sim-segments").options) option.selected = [].concat(chosen).includes(option.value);
+      } else {
+        form.elements[kind].value = chosen;
+      }
+    } else if (name !== "target" && form.elements[name] && typeof value !== "object") {
       form.elements[name].value = value;
     }
   }
@@ -609,7 +618,7 @@ async function simulate() {
   const body = campaignBody(form);
   const errorBox = $("#sim-error");
   errorBox.hidden = true;
-  if (body.segments && !body.segments.length) {
+  if (body.target?.segments && !body.target.segments.length) {
     errorBox.textContent = "Pick at least one segment (Ctrl/Cmd-click for several).";
     errorBox.hidden = false;
     return;
@@ -638,25 +647,33 @@ async function simulate() {
 
 const OUTCOME_FIELDS = [
   ["customers_targeted", "Customers targeted", fmtInt],
+  ["expected_responders", "Expected responders", fmtInt],
   ["baseline_revenue", "Baseline revenue", fmtMoney],
   ["projected_revenue", "Projected revenue", fmtMoney],
   ["incremental_revenue", "Incremental revenue", fmtMoney],
   ["discount_cost", "Discount cost", fmtMoney],
   ["contact_cost", "Contact cost", fmtMoney],
+  ["campaign_cost", "Campaign cost", fmtMoney],
+  ["margin_rate", "Margin rate", (v) => fmtPct(v)],
   ["incremental_margin", "Incremental margin", fmtMoney],
-  ["roi", "ROI", (v) => fmtPct(v)],
-  ["break_even_response_rate", "Break-even response rate", (v) => fmtPct(v)],
+  ["roi", "ROI", (v) => (isNumber(v) ? fmtPct(v) : "– (costs nothing)")],
+  ["break_even_response_rate", "Break-even response rate", (v) => (isNumber(v) ? fmtPct(v) : "none (cannot break even)")],
 ];
 
 function renderCampaign(answer) {
   const card = document.getElementById("card-campaign-result");
   const shown = OUTCOME_FIELDS.filter(([key]) => key in answer);
-  const notes = ["baseline_source", "cost_basis"].filter((k) => answer[k]).map((k) => `${k.replace("_", " ")}: <strong>${escapeHtml(answer[k])}</strong>`);
+  const basis = answer.margin_basis ?? "assumed";
   card.innerHTML = `<header><h2>Projected outcome</h2></header>
-    <p class="note muted">${notes.join(" · ")}</p>
+    <p class="note">${escapeHtml(answer.target?.description ?? "")}, over ${fmtInt(answer.assumptions?.horizon_days)} days.</p>
+    <p class="note muted">Baseline from <strong data-baseline-source>${escapeHtml(answer.baseline_source)}</strong>:
+      ${escapeHtml(answer.baseline_note ?? "")}. Costs
+      <strong class="basis basis-${escapeHtml(basis)}" data-margin-basis="${escapeHtml(basis)}">${escapeHtml(basis)}</strong>.</p>
     <div class="chart" data-chart="campaign-result"></div>
     <table class="outcome">${shown.map(([key, label, f]) => `<tr data-field="${key}"><th>${label}</th><td class="num">${f(answer[key])}</td></tr>`).join("")}</table>
-    <details class="rows"><summary>Assumptions echoed by the API</summary><pre>${escapeHtml(JSON.stringify(answer.assumptions ?? {}, null, 2))}</pre></details>`;
+    <details class="rows"><summary>Assumptions echoed by the API</summary>
+      <ul>${(answer.assumptions?.notes ?? []).map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul>
+      <pre>${escapeHtml(JSON.stringify({ ...answer.assumptions, notes: undefined, tables: answer.tables }, null, 2))}</pre></details>`;
   const bars = ["baseline_revenue", "projected_revenue", "discount_cost", "contact_cost", "incremental_margin"].filter((k) => isNumber(answer[k]));
   return plot("campaign-result", $(".chart", card), {
     kind: "bars",

@@ -115,6 +115,12 @@ export function presetRange(preset, anchor) {
   }
 }
 
+/** The first day of the month ``months`` calendar months before the anchor's month (0: its own month). */
+export function monthStartBefore(anchor, months) {
+  const { y, m } = parts(anchor);
+  return ymd(y, m - months, 1);
+}
+
 /** The first days of the first and last months a range touches: the analytics tables are monthly. */
 export function monthsCovering(start, end) {
   if (dayNumber(start) > dayNumber(end)) throw new RangeError(`range starts after it ends: ${start} > ${end}`);
