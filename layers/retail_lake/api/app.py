@@ -206,6 +206,10 @@ def _add_error_handlers(app: FastAPI) -> None:
         detail = exc.detail
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no such path: {request.url.path} (see {request.scope.get('root_path', '')}/docs)"
+        if exc.status_code == 400 and detail == "There was an error parsing the body":  # undecodable bytes
+            message = "request body: not valid JSON (UTF-8 expected)"
+            return json_response({"detail": [{"loc": ["body"], "msg": message, "type": "json_invalid"}],
+                                  "message": message}, 422)
         message = detail if isinstance(detail, str) else str(detail)
         return json_response({"detail": detail, "message": message}, exc.status_code, dict(exc.headers or {}))
 
