@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo up test lint validate build unit integration e2e bench bench-ingest bench-analytics bench-duckdb clean
+.PHONY: install demo up test lint validate build unit integration e2e bench bench-ingest bench-analytics bench-duckdb bench-api clean
 .PHONY: browser screenshots
 
 $(STAMP): pyproject.toml requirements.txt
@@ -67,6 +67,10 @@ bench-ingest: install
 
 bench-analytics: install
 	$(BIN)/python bench/analytics.py
+
+# API: cold start vs a FastAPI+Mangum hello-world, warm latency through the handler (1M rows), serve req/s.
+bench-api: install
+	$(BIN)/python bench/api.py
 
 # DuckDB 2.0 + mirror vs 1.5.5 + mirror vs 1.5.5 + httpfs on moto's S3 server (venvs under bench/out/).
 bench-duckdb: install
