@@ -246,6 +246,7 @@ function plot(id, host, spec) {
     const options = {
       width: Math.max(host.clientWidth || 0, 300),
       height: spec.height ?? 260,
+      padding: [12, many ? 56 : 12, 0, 0], // room for the last rotated label
       legend: { show: spec.series.length > 1 || !categorical, live: true },
       cursor: { drag: { x: false, y: false }, points: { show: !bars } },
       scales: {
@@ -254,7 +255,7 @@ function plot(id, host, spec) {
       },
       axes: [xAxis, { size: 64, values: (u, ticks) => ticks.map(yFormat) }],
       series: [
-        { label: categorical ? "" : "month", value: (u, v) => (v == null ? "" : categorical ? spec.labels[v] ?? "" : new Date(v * 1000).toISOString().slice(0, 7)) },
+        { label: categorical ? spec.xLabel ?? "" : "month", value: (u, v) => (v == null ? "" : categorical ? spec.labels[v] ?? "" : new Date(v * 1000).toISOString().slice(0, 7)) },
         ...spec.series.map((s, i) => {
           const color = s.color ?? PALETTE[i % PALETTE.length];
           return {
@@ -366,7 +367,7 @@ async function renderMonthlyRevenue(state, range) {
   const list = await getList("analytics/seasonality", params);
   const { card, host } = cardFrame("monthly-revenue", {
     title: "Monthly revenue", csv: list.csv,
-    note: `Revenue and transactions per calendar month${range ? " in the selected period" : ""}; partly covered months show fewer days with sales in the table.`,
+    note: `Revenue per calendar month${range ? " in the selected period" : ""}; the table shows transactions, customers and days with sales (a partly covered month has fewer).`,
   });
   const rows = [...list.items].sort((a, b) => String(a.month).localeCompare(String(b.month)));
   attachTable(card, ["month", "revenue", "transactions", "customers", "days_with_sales", "seasonality_index", "revenue_mom_growth"], rows);
@@ -541,7 +542,7 @@ async function renderPaymentMix(state) {
   const cumulative = own.map((_, i) => groups.map((_, gi) => own.slice(i).reduce((t, s) => t + s[gi], 0)));
   return plot("payment-mix", host, {
     kind: "bars", stacked: true,
-    labels: groups,
+    labels: groups, xLabel: state.breakdown.replace("_", " "),
     series: methods.map((m, i) => ({ label: m, values: cumulative[i], display: own[i], color: PALETTE[i % PALETTE.length] })),
     yFormat: (v) => fmtPct(v, 0), yRange: [0, 1.0001],
   });
@@ -559,7 +560,7 @@ async function prepareSimulation(state) {
       .sort((a, b) => (a.segment_order ?? 0) - (b.segment_order ?? 0))
       .map((s) => `<option value="${escapeHtml(s.segment)}">${escapeHtml(s.segment)} (${fmtInt(s.customers)})</option>`)
       .join("");
-    const tiers = [["high", "high (top 20 % by spend)"], ["medium", "medium (next 30 %)"], ["low", "low (bottom 50 %)"]];
+    const tiers = [["high", "high (top 20 %)"], ["medium", "medium (next 30 %)"], ["low", "low (bottom 50 %)"]];
     $("#sim-tier").innerHTML = tiers.map(([value, label]) => `<option value="${value}">${label}</option>`).join("");
   }
   restoreCampaignForm(state.sim);
@@ -674,11 +675,12 @@ function renderCampaign(answer) {
     <details class="rows"><summary>Assumptions echoed by the API</summary>
       <ul>${(answer.assumptions?.notes ?? []).map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul>
       <pre>${escapeHtml(JSON.stringify({ ...answer.assumptions, notes: undefined, tables: answer.tables }, null, 2))}</pre></details>`;
-  const bars = ["baseline_revenue", "projected_revenue", "discount_cost", "contact_cost", "incremental_margin"].filter((k) => isNumber(answer[k]));
+  const bars = [["baseline_revenue", "Baseline"], ["projected_revenue", "Projected"], ["discount_cost", "Discount"],
+    ["contact_cost", "Contacts"], ["incremental_margin", "Incr. margin"]].filter(([k]) => isNumber(answer[k]));
   return plot("campaign-result", $(".chart", card), {
-    kind: "bars",
-    labels: bars.map((k) => OUTCOME_FIELDS.find(([f]) => f === k)[1]),
-    series: [{ label: "amount", values: bars.map((k) => answer[k]) }],
+    kind: "bars", xLabel: "amount over the horizon",
+    labels: bars.map(([, label]) => label),
+    series: [{ label: "amount", values: bars.map(([k]) => answer[k]) }],
     height: 220,
   });
 }
@@ -715,6 +717,7 @@ function syncControls(state, range) {
   $("#breakdown").value = state.breakdown;
   $("#period").value = state.period;
   for (const el of document.querySelectorAll("[data-views]")) el.hidden = !el.dataset.views.split(" ").includes(state.view);
+  $("#filters").hidden = state.view === "simulation"; // the simulation reads the whole history
   for (const el of document.querySelectorAll("main > section")) el.hidden = el.dataset.view !== state.view;
   for (const a of document.querySelectorAll(".tabs a")) a.setAttribute("aria-current", a.dataset.view === state.view ? "page" : "false");
   const span = range && range.start > "0001-01-01" && range.end < "9999-12-31" ? monthsCovering(range.start, range.end) : null;
