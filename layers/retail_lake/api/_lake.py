@@ -211,14 +211,15 @@ class ApiLake:
             self._indexed[(table, column)] = run_id
 
 
-_LAKES: dict[Settings, ApiLake] = {}
+_LAKES: dict[str, ApiLake] = {}
 _LAKES_LOCK = threading.Lock()
 
 
 def api_lake(settings: Settings) -> ApiLake:
     """The process-wide ApiLake for ``settings`` (module-scope state in a Lambda container)."""
+    key = repr(settings)
     with _LAKES_LOCK:
-        found = _LAKES.get(settings)
+        found = _LAKES.get(key)
         if found is None:
-            found = _LAKES[settings] = ApiLake(settings.lake, settings)
+            found = _LAKES[key] = ApiLake(settings.lake, settings)
         return found
