@@ -190,3 +190,14 @@ def test_predictions_and_insights_once_trained(lake_copy: Path, tmp_path: Path) 
                                "baseline": "history"}).json()
         assert history["baseline_source"] == "history"
         assert history["baseline_revenue"] == pytest.approx(1875 * 90 / 57)
+
+
+def test_openapi_has_a_description_and_an_example_per_endpoint(client) -> None:
+    spec = client.get("/openapi.json").json()
+    assert spec["info"]["description"]
+    api = {(m, p): op for p, ops in spec["paths"].items() if p.startswith("/api/v1/") for m, op in ops.items()}
+    assert len(api) == 20
+    for (method, path), op in api.items():
+        content = op["responses"]["200"]["content"]
+        assert op.get("description") and op.get("summary"), (method, path)
+        assert any("example" in c or "examples" in c for c in content.values()), (method, path)

@@ -23,8 +23,18 @@ router = APIRouter(tags=["health"])
 API_VERSION = "1"
 
 
+_EXAMPLE = {"status": "degraded", "lake": "s3://retail-lake-prod-lake-123456789012-eu-west-1", "lake_readable": True,
+            "tables": [{"table": "store_performance", "layer": "analytics", "ready": True,
+                        "run_id": "20230309T020000000000Z-1a2b", "rows": 10,
+                        "computed_at": "2023-03-09T02:00:41.201945+00:00"},
+                       {"table": "customer_clv", "layer": "predictions", "ready": False, "run_id": None,
+                        "rows": None, "computed_at": None}],
+            "missing": ["customer_clv"], "version": API_VERSION}
+
+
 @router.get("/health", response_model=Health,
-            responses={503: {"model": ErrorBody, "description": "The lake cannot be read."}},
+            responses={200: {"content": {"application/json": {"example": _EXAMPLE}}},
+                       503: {"model": ErrorBody, "description": "The lake cannot be read."}},
             summary="Lake reachable; every table's run id, rows and computed_at")
 async def health(lake: LakeDep) -> object:
     """Whether the lake can be read and, for every analytics and prediction table, the version being
