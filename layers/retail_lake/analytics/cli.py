@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
           f"run {results[0].run_id if results else '-'}, {time.monotonic() - started:.1f}s")
     for r in failed:
         print(f"  {r.table}: {r.status.upper()}: {r.message}")
-    for line in format_kpis(headline_kpis(connect(storage, settings, tables=["repeat_vs_onetime", "store_performance"]))):
+    kpi_tables = ["repeat_vs_onetime", "store_performance"]
+    for line in format_kpis(headline_kpis(connect(storage, settings, tables=kpi_tables))):
         print(f"  {line}")
     return 1 if failed else 0
