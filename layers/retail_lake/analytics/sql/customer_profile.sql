@@ -7,7 +7,9 @@
 -- The favourites and counts cover all of sales, like customer_value; the RFM fields come from
 -- customer_rfm and are NULL for a customer with no invoice on or before an earlier reference date.
 -- Customers are joined on the integer customer_key (customer_keys); customer_rfm and
--- customer_value are joined once per customer on customer_id.
+-- customer_value are joined once per customer on customer_id. No ORDER BY: the API reads the table
+-- through an index on customer_id, and sorting 2M+ wide rows (10M lines) ran out of the engine's
+-- memory limit.
 -- Reads: sale_lines, invoices, customer_keys (shared intermediates), stores, customer_rfm and
 -- customer_value (computed earlier in the same run).
 WITH category_counts AS (
@@ -124,4 +126,3 @@ LEFT JOIN store_breadth sb ON sb.customer_key = k.customer_key
 LEFT JOIN favourite_payment fp ON fp.customer_key = k.customer_key
 LEFT JOIN payment_breadth pb ON pb.customer_key = k.customer_key
 LEFT JOIN store_map m ON m.shopping_mall = fs.store
-ORDER BY k.customer_key
