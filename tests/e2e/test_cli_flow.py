@@ -88,6 +88,22 @@ def test_sql_error_is_one_line_not_a_traceback(flow: Path):
 
 def test_help_lists_every_command(tmp_path: Path):
     out = run("--help", cwd=tmp_path).stdout
-    for command in ("generate", "ingest", "sql", "analytics", "demo"):
+    for command in ("generate", "ingest", "sql", "analytics", "demo", "serve", "train", "up"):
         assert command in out
     assert "--lake" in run("sql", "--help", cwd=tmp_path).stdout
+
+
+def test_demo_one_shot_runs_every_job_and_exits(tmp_path: Path):
+    """`retail-lake demo --no-serve`: generate -> ingest -> analytics -> train -> SQL, then exit 0."""
+    proc = run("demo", "--rows", "5000", "--customers", "900", "--no-serve", cwd=tmp_path)
+    out = proc.stdout
+    for step in ("== 1. generate", "== 2. ingest", "== 3. analytics", "== 4. train", "== sample SQL"):
+        assert step in out, out
+    for model in ("segmentation", "clv", "forecast"):
+        assert f"{model}:" in out and "baseline" in out
+    assert "== 5." not in out and "Traceback" not in proc.stderr
+    [n] = sql("SELECT count(*) AS n FROM customer_clv", tmp_path)
+    [customers] = sql("SELECT count(DISTINCT customer_id) AS n FROM sales", tmp_path)
+    assert n["n"] == customers["n"] > 0
+    again = run("demo", "--rows", "5000", "--customers", "900", "--no-serve", "--no-train", cwd=tmp_path).stdout
+    assert "already ingested" in again and "== 4. train" not in again
