@@ -5,7 +5,7 @@ file, row and rule (rows_in = rows_accepted + rows_quarantined). Outputs are nam
 deterministic id, so redelivery and re-upload change nothing.
 """
 
-from retail_lake.ingest._errors import RejectedFileError, RetryableIngestError
+from retail_lake.ingest._errors import IngestFailedError, RejectedFileError, RetryableIngestError
 from retail_lake.ingest._pipeline import (
     IngestResult,
     Upload,
@@ -17,6 +17,7 @@ from retail_lake.ingest._pipeline import (
 )
 
 __all__ = [
+    "IngestFailedError",
     "IngestResult",
     "RejectedFileError",
     "RetryableIngestError",

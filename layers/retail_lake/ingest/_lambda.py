@@ -8,8 +8,9 @@ Retry semantics (DESIGN: SQS -> ingest, DLQ after 3 receives):
 - a file that cannot be used is recorded as rejected by :func:`ingest_s3_object`, which returns
   normally: the SQS record succeeds and is not retried;
 - ``RetryableIngestError`` and botocore errors propagate: the record fails and SQS redelivers it;
-- a redelivered record finds its completed idempotency record (``bucket/key#etag``) and returns
-  the stored result without touching the lake.
+- a redelivered record finds its completed idempotency record (the upload's identity:
+  ``bucket/key`` plus the object's versionId, else ETag and the event's sequencer) and returns the
+  stored result without touching the lake, and without emitting its metrics again.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from retail_lake.config import Settings
-from retail_lake.ingest._pipeline import ingest_s3_object
+from retail_lake.ingest._pipeline import ingest_s3_object, upload_identity
 from retail_lake.storage import open_storage
 
 if TYPE_CHECKING:
@@ -60,11 +61,15 @@ class S3ObjectRef:
     etag: str | None = None
     event_time: datetime | None = None
     size: int | None = None
+    version_id: str | None = None
+    sequencer: str | None = None
 
     @property
     def idempotency_key(self) -> str:
-        """``bucket/key#etag``: the same object version is ingested once (DESIGN)."""
-        return f"{self.bucket}/{self.key}#{self.etag or ''}"
+        """The upload's identity (versionId, else ETag + sequencer): a redelivered notification is the
+        same upload, a re-upload of the same bytes is a new one (issue 10)."""
+        return upload_identity(self.bucket, self.key, version_id=self.version_id, sequencer=self.sequencer,
+                               etag=self.etag, last_modified=None)
 
     def as_payload(self) -> dict[str, Any]:
         """A JSON-able dict: Powertools hashes ``idempotency_key`` from it."""
@@ -74,6 +79,8 @@ class S3ObjectRef:
             "key": self.key,
             "etag": self.etag,
             "event_time": self.event_time.isoformat() if self.event_time else None,
+            "version_id": self.version_id,
+            "sequencer": self.sequencer,
         }
 
 
@@ -109,6 +116,8 @@ def s3_objects(notification: dict[str, Any]) -> list[S3ObjectRef]:
                 etag=(obj.get("eTag") or "").strip('"') or None,
                 event_time=_parse_time(record.get("eventTime")),
                 size=obj.get("size"),
+                version_id=obj.get("versionId") or None,
+                sequencer=obj.get("sequencer") or None,
             )
         )
     return objects
@@ -232,23 +241,27 @@ class IngestRunner:
             lake=self._lake,
             etag=upload.get("etag"),
             event_time=_parse_time(upload.get("event_time")),
+            version_id=upload.get("version_id"),
+            sequencer=upload.get("sequencer"),
             settings=self._settings,
-        )
-        return result.as_dict()
+        ).as_dict()
+        # Metrics here, not in ingest(): a redelivery answered from the idempotency store never runs
+        # this, so an upload is counted once however often SQS delivers it.
+        self._record_metrics(result)
+        return result
 
     def ingest(self, obj: S3ObjectRef) -> dict[str, Any]:
-        """Ingest one object (once per ``bucket/key#etag``); raises when a retry may help."""
+        """Ingest one object (once per upload identity); raises when a retry may help."""
         self._ensure()
         assert self._call is not None
         result = self._call(upload=obj.as_payload())
-        self._record(obj, result)
-        return result
-
-    def _record(self, obj: S3ObjectRef, result: dict[str, Any]) -> None:
         if self.logger is not None:
             self.logger.info(
                 "upload %s", result.get("status"), extra={"upload": obj.idempotency_key, "result": result}
             )
+        return result
+
+    def _record_metrics(self, result: dict[str, Any]) -> None:
         if self.metrics is None:
             return
         from aws_lambda_powertools.metrics import MetricUnit

@@ -234,7 +234,7 @@ def _ingest(
                     notes.append(f"replaced {replaced:,} invoice(s) of earlier uploads")
                 if superseded:
                     notes.append(f"{superseded:,} invoice(s) already newer in the lake (kept)")
-    except (IngestFailedError, *_transient_errors()) as exc:
+    except (IngestFailedError, StorageError, *_transient_errors()) as exc:
         reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         _log_failure(con, lake, log | {"file_format": file_format, "status": "failed", "message": reason,
                                        "duration_ms": int((time.monotonic() - clock) * 1000)}, workdir)
@@ -337,7 +337,7 @@ def upload_identity(bucket: str, key: str, *, version_id: str | None, sequencer:
     if version_id and version_id != "null":
         return f"{bucket}/{key}?versionId={version_id}"
     if sequencer:
-        return f"{bucket}/{key}#sequencer={sequencer}"
+        return f"{bucket}/{key}#{etag or ''}@sequencer={sequencer}"
     stamp = _utc_naive(last_modified).isoformat() if last_modified else ""
     return f"{bucket}/{key}#{etag or ''}@{stamp}"
 
@@ -429,33 +429,29 @@ def _build_checked_stores(con: Any, source: str) -> None:
     from retail_lake.ingest._validate import text
 
     malls = [r[0] for r in con.execute("SELECT DISTINCT shopping_mall FROM raw").fetchall()]
-    con.execute("CREATE OR REPLACE TABLE map_mall (raw VARCHAR, value VARCHAR)")
     rows = [(m, normalise_mall(m)[0]) for m in malls if m is not None and m.strip()]
-    if rows:
-        con.executemany("INSERT INTO map_mall VALUES (?, ?)", rows)
-    src = sql_literal(source)
+    con.execute("CREATE OR REPLACE TEMP TABLE map_mall AS SELECT unnest(?::VARCHAR[]) AS raw, "
+                "unnest(?::VARCHAR[]) AS value", [[r[0] for r in rows], [r[1] for r in rows]])
+    texts = ", ".join(f"raw.{c} AS q_{c}" for c in ("shopping_mall", "district", "region", "opened_year"))
     con.execute(
         f"""
         CREATE OR REPLACE TABLE checked AS
-        SELECT *, CASE WHEN rule IS NOT NULL THEN {src} || ' row ' || row_number || ': ' || rule || ': ' || detail
-               END AS reason_text FROM (
-            SELECT raw.rowid + 1 AS ordinal, raw.rowid + 1 AS row_number,
-                   m.value AS shopping_mall, {text('district')} AS district, {text('region')} AS region,
-                   TRY_CAST({text('opened_year')} AS INTEGER) AS opened_year, NULL AS flags,
-                   CAST(NULL AS VARCHAR) AS raw_line,
-                   CASE WHEN {text('shopping_mall')} IS NULL THEN 'missing_shopping_mall'
-                        WHEN {text('region')} IS NULL THEN 'missing_region' END AS rule,
-                   CASE WHEN {text('shopping_mall')} IS NULL THEN 'shopping_mall is empty'
-                        WHEN {text('region')} IS NULL THEN 'region is empty' END AS detail
-            FROM raw LEFT JOIN map_mall m ON m.raw = raw.shopping_mall
-            UNION ALL
-            SELECT NULL, data_row, NULL, NULL, NULL, NULL, NULL, raw_line,
-                   'unparseable_row', 'the line could not be read as CSV fields (' || lower(error_type) || ')'
-            FROM rejects
-        )
+        SELECT raw.rowid + 1 AS ordinal, raw.rowid + 1 AS row_number,
+               m.value AS shopping_mall, {text('district')} AS district, {text('region')} AS region,
+               TRY_CAST({text('opened_year')} AS INTEGER) AS opened_year, NULL AS flags,
+               CAST(NULL AS VARCHAR) AS raw_line,
+               CASE WHEN {text('shopping_mall')} IS NULL THEN 'missing_shopping_mall'
+                    WHEN {text('region')} IS NULL THEN 'missing_region' END AS rule,
+               CASE WHEN {text('shopping_mall')} IS NULL THEN 'shopping_mall is empty'
+                    WHEN {text('region')} IS NULL THEN 'region is empty' END AS detail,
+               {texts}
+        FROM raw LEFT JOIN map_mall m ON m.raw = raw.shopping_mall
+        UNION ALL BY NAME
+        SELECT data_row AS row_number, raw_line, 'unparseable_row' AS rule,
+               'the line could not be read as CSV fields (' || lower(error_type) || ')' AS detail
+        FROM rejects
         """
     )
-    con.execute("UPDATE checked SET detail = reason_text WHERE rule IS NOT NULL")
     con.execute(
         """UPDATE checked SET rule = 'duplicate_store', detail = 'mall listed again in a later row'
            FROM (SELECT row_number, max(row_number) OVER (PARTITION BY shopping_mall) AS last_row

@@ -134,7 +134,13 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, transient) and "CSV Error" not in str(exc)
 
 
+class _LineTooLong(RejectedFileError):
+    """DuckDB gave up on the whole file because one line is longer than max_line_size."""
+
+
 def _unreadable(exc: BaseException, file_format: str) -> Exception:
+    if "maximum line size" in str(exc).lower():
+        return _LineTooLong(f"unreadable {file_format} file: a line is longer than the line limit")
     if _is_transient(exc):
         return IngestFailedError(f"reading the {file_format} file failed: {_first_line(exc)}")
     return RejectedFileError(f"unreadable {file_format} file: {_first_line(exc)}")
@@ -232,9 +238,7 @@ def load_raw(
     prepared = prepare_csv(path, file_format, workdir, limits, encoding)
     try:
         result = _read_csv_table(con, prepared.path, spec, limits)
-    except RejectedFileError as exc:
-        if "maximum line size" not in str(exc).lower():
-            raise
+    except _LineTooLong:
         # A line longer than the limit: DuckDB gives up on the whole file, so the lines go through
         # Python once (each too-long line becomes a marker) and DuckDB reads the rest.
         target = workdir / "lines.csv"

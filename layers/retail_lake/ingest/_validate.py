@@ -152,8 +152,8 @@ def number_format(con: duckdb.DuckDBPyConnection, present: list[str]) -> str:
     if not columns:
         return POINT
     distinct = " UNION ".join(
-        f"SELECT DISTINCT {_on(_CLEAN, f'trim({c})')} AS v FROM raw "
-        f"WHERE contains({c}, ',') OR contains({c}, '.')"
+        f"SELECT {_on(_CLEAN, 'trim(v)')} AS v FROM (SELECT DISTINCT {c} AS v FROM raw "
+        f"WHERE contains({c}, ',') OR contains({c}, '.'))"
         for c in columns
     )
     comma, point = con.execute(
@@ -163,18 +163,27 @@ def number_format(con: duckdb.DuckDBPyConnection, present: list[str]) -> str:
     return COMMA if (comma or 0) > (point or 0) else POINT
 
 
-def number_stages(col: str, fmt: str = POINT) -> list[str]:
-    """Text column ``t_<col>`` -> DOUBLE ``n_<col>`` in three query layers (see ``build_checked``).
+def _text_of(col: str) -> str:
+    """``text()`` over a column of the layered query (no ``raw.`` qualifier)."""
+    tokens = ", ".join(sql_literal(t) for t in NULL_TOKENS)
+    return f"CASE WHEN length(trim({col})) > 4 OR lower(trim({col})) NOT IN ({tokens}) THEN trim({col}) END"
 
-    The fast path is DuckDB's own cast (a value with no thousands separator in a decimal-point file;
-    no '.' at all in a decimal-comma one); everything else is cleaned of currency signs and spaces
-    and must match the file's format. NULL when the value is not a finite number in that format.
+
+def number_stages(col: str, fmt: str = POINT) -> list[str]:
+    """Raw text column ``<col>`` -> text ``t_<col>`` and DOUBLE ``n_<col>`` in five query layers.
+
+    The fast path is DuckDB's own cast of the text as received (it allows surrounding spaces): a
+    value with no thousands separator in a decimal-point file, no '.' at all in a decimal-comma one.
+    Only the rest is trimmed, checked for null tokens ('n/a', 'NaN'), cleaned of currency signs and
+    spaces and matched against the file's format. ``n_<col>`` is NULL when the value is not a finite
+    number in that format; ``t_<col>`` is NULL when the value is empty or a null token.
     """
-    fast = f"TRY_CAST(t_{col} AS DOUBLE)" if fmt == POINT else \
-        f"CASE WHEN NOT contains(t_{col}, '.') THEN TRY_CAST(t_{col} AS DOUBLE) END"
+    fast = f"TRY_CAST({col} AS DOUBLE)" if fmt == POINT else \
+        f"CASE WHEN NOT contains({col}, '.') THEN TRY_CAST({col} AS DOUBLE) END"
     return [
-        f"{fast} AS f_{col}, "
-        f"CASE WHEN ({fast}) IS NULL THEN {_on(_CLEAN, 't_' + col)} END AS c_{col}",
+        f"{fast} AS f_{col}",
+        f"CASE WHEN isfinite(f_{col}) THEN {col} ELSE {_text_of(col)} END AS t_{col}",
+        f"CASE WHEN f_{col} IS NULL AND t_{col} IS NOT NULL THEN {_on(_CLEAN, 't_' + col)} END AS c_{col}",
         f"coalesce(f_{col}, {_on(_SLOW[fmt], 'c_' + col)}) AS g_{col}",
         f"CASE WHEN isfinite(g_{col}) THEN g_{col} END AS n_{col}",
     ]
@@ -237,12 +246,12 @@ def _date_map(con: duckdb.DuckDBPyConnection, date_range: DateRange) -> FileDeci
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE map_invoice_date AS
-        SELECT raw, CASE WHEN problem IS NULL THEN value END AS value, problem FROM (
-            SELECT raw, value,
+        SELECT raw, CASE WHEN problem IS NULL THEN value END AS value, problem, text FROM (
+            SELECT raw, value, text,
                    CASE WHEN problem IS NOT NULL THEN problem
                         WHEN value < DATE {first} OR value > DATE {last} THEN 'outside_date_range' END AS problem
             FROM (
-                SELECT raw_text AS raw,
+                SELECT raw_text AS raw, t AS text,
                        CASE kind WHEN 'iso' THEN iso_date WHEN 'dmy' THEN {value} END AS value,
                        CASE WHEN t IS NULL THEN NULL
                             WHEN kind = 'iso' THEN CASE WHEN iso_date IS NULL THEN 'not_date' END
@@ -326,9 +335,9 @@ def _detail(col: Column, when: str, raw_text: str, decisions: FileDecisions, dat
                 f"{sql_literal(f' is above the maximum {limit:,.0f} (lake_schemas/sales.yaml)')}")
     op, limit = _bound(when) or ("", 0.0)
     if (op, limit) == ("<", 0.0):
-        return f"{name} || {raw_text} || ' is negative'"
+        return f"{name} || trim({raw_text}) || ' is negative'"
     if (op, limit) == ("<=", 0.0):
-        return f"{name} || {raw_text} || ' is not greater than 0'"
+        return f"{name} || trim({raw_text}) || ' is not greater than 0'"
     words = {"<": "below the minimum", "<=": "not above the minimum", ">": "above the maximum",
              ">=": "not below the maximum"}[op]
     return f"{name} || {shown} || {sql_literal(f' is {words} {limit:,.0f} (lake_schemas/sales.yaml)')}"
@@ -370,16 +379,27 @@ def build_checked(
     _dimension_maps(con)
 
     # Layer by layer: text -> numbers/dates -> derived values -> rules. Each layer names its results.
-    layers: list[list[str]] = [[f"{text(c)} AS t_{c}" for c in inputs]]
-    number_layers = [number_stages(c, fmt) for c in NUMERIC_COLUMNS]
-    for depth in range(3):
-        layers.append([stages[depth] for stages in number_layers])
+    # Per-row text work is kept to what the rules need: the two key columns are trimmed and checked
+    # for null tokens; numbers are cast as received (the slow path only for what does not cast);
+    # dimension columns and dates are normalised once per distinct value in their maps.
+    tokens = ", ".join(sql_literal(t) for t in NULL_TOKENS)
+    keys = ["invoice_no", "customer_id"]
+    numeric_layers = [number_stages(c, fmt) for c in NUMERIC_COLUMNS]
+    checked_text = [c.name for c in spec.input_columns if c.checks and c.name not in (*keys, *NUMERIC_COLUMNS)
+                    and c.name != "invoice_date"]
+    layers: list[list[str]] = [
+        [f"trim({c}) AS r_{c}" for c in keys] + [stages[0] for stages in numeric_layers],
+        [f"CASE WHEN length(r_{c}) > 4 OR lower(r_{c}) NOT IN ({tokens}) THEN r_{c} END AS t_{c}" for c in keys]
+        + [stages[1] for stages in numeric_layers] + [f"{_text_of(c)} AS t_{c}" for c in checked_text],
+    ]
+    for depth in range(2, 5):
+        layers.append([stages[depth] for stages in numeric_layers])
     layers.append([
         "CASE WHEN t_price IS NULL THEN round(n_unit_price * n_quantity, 2) ELSE n_price END AS v_price",
         "coalesce(t_price, t_unit_price) AS t_price_or_unit",
         "n_age BETWEEN 0 AND 120 AND n_age = floor(n_age) AS age_ok",
     ])
-    raw_texts = {c: f"t_{c}" for c in inputs} | {"price": "t_price_or_unit"}
+    raw_texts = {c: f"t_{c}" for c in inputs} | {"price": "t_price_or_unit", "invoice_date": "d_text"}
     values = {c: f"n_{c}" for c in inputs} | {"price": "v_price"}
     rules, details = [], []
     for col in spec.input_columns:
@@ -411,15 +431,26 @@ def build_checked(
     else:
         numbered = "SELECT raw.rowid + 1 AS ordinal, raw.rowid + 1 AS row_number, raw.* FROM raw"
     numbered = (
-        f"SELECT n.*, md.value AS n_invoice_date, md.problem AS d_problem FROM ({numbered}) n "
+        f"SELECT n.*, md.value AS n_invoice_date, md.problem AS d_problem, md.text AS d_text FROM ({numbered}) n "
         "LEFT JOIN map_invoice_date md ON md.raw IS NOT DISTINCT FROM n.invoice_date"
     )
     relation = f"({numbered}) raw"
     for layer in layers:
         relation = f"(SELECT *, {', '.join(layer)} FROM {relation}) x"
 
-    # ``checked`` holds typed values only; quarantine re-reads the text as received from ``raw``
-    # (by ordinal), so the common all-good file never materialises its text twice.
+    # Invoices seen more than once are the only rows that can be exact repeats: found first (on the
+    # raw text, a cheap grouping), so that those rows keep their text for quarantine like rejected
+    # ones, and the common all-good file never stores its text twice.
+    # Grouped by a hash of the trimmed text (a 64-bit key groups far faster than strings); a collision
+    # only keeps a few more rows' text and makes them candidates, the exact comparison decides.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE repeated_invoices AS SELECT h FROM (SELECT hash(trim(invoice_no)) AS h FROM raw) "
+        "GROUP BY h HAVING count(*) > 1"
+    )
+    repeated = con.execute("SELECT count(*) FROM repeated_invoices").fetchone()[0] > 0
+    keep_text = "x.rule IS NOT NULL" + (
+        " OR hash(x.r_invoice_no) IN (SELECT h FROM repeated_invoices)" if repeated else "")
+    text_cols = ", ".join(f"CASE WHEN {keep_text} THEN x.{c} END AS q_{c}" for c in inputs)
     con.execute(
         f"""
         CREATE OR REPLACE TABLE checked AS
@@ -445,33 +476,18 @@ def build_checked(
                 ms.flag), '') AS flags,
             rule,
             CASE WHEN rule IS NOT NULL THEN CASE {' '.join(details)} END END AS detail,
-            CAST(NULL AS VARCHAR) AS raw_line
+            CAST(NULL AS VARCHAR) AS raw_line,
+            {text_cols}
         FROM {relation}
         LEFT JOIN map_category mc ON mc.raw IS NOT DISTINCT FROM x.category
         LEFT JOIN map_payment_method mp ON mp.raw IS NOT DISTINCT FROM x.payment_method
         LEFT JOIN map_gender mg ON mg.raw IS NOT DISTINCT FROM x.gender
         LEFT JOIN map_shopping_mall ms ON ms.raw IS NOT DISTINCT FROM x.shopping_mall
-        ORDER BY year(n_invoice_date), month(n_invoice_date), x.row_number
         """
     )
-    # Exact repeats of an earlier accepted row (same normalised values) are duplicates. Only invoices
-    # seen more than once can repeat, so the wide comparison runs on those rows alone.
-    key = ", ".join(
-        ["invoice_no", "customer_id", "gender", "age", "category", "quantity", "price", "payment_method",
-         "invoice_date", "shopping_mall", "discount", "unit_cost"]
-    )
-    con.execute(
-        f"""
-        UPDATE checked SET rule = 'duplicate_row', detail = 'exact repeat of row ' || d.first_row
-        FROM (
-            SELECT row_number, min(row_number) OVER (PARTITION BY {key}) AS first_row
-            FROM checked
-            WHERE rule IS NULL AND invoice_no IN (
-                SELECT invoice_no FROM checked WHERE rule IS NULL GROUP BY invoice_no HAVING count(*) > 1)
-        ) d
-        WHERE checked.row_number = d.row_number AND d.row_number <> d.first_row
-        """
-    )
+    con.execute("DROP TABLE raw")  # everything quarantine needs is in ``checked`` now
+    if repeated:
+        _mark_duplicates(con)
     if has_rejects:
         cases = " ".join(f"WHEN error_type LIKE '%{k}%' THEN '{v}'" for k, v in PARSER_RULES.items())
         texts = " ".join(
@@ -488,25 +504,63 @@ def build_checked(
             FROM rejects
             """
         )
-    con.execute(
-        f"UPDATE checked SET detail = {sql_literal(source)} || ' row ' || row_number || ': ' || rule || ': ' "
-        "|| detail WHERE rule IS NOT NULL"
-    )
     return decisions
 
 
+_DUPLICATE_KEY = ("invoice_no", "customer_id", "gender", "age", "category", "quantity", "price", "payment_method",
+                  "invoice_date", "shopping_mall", "discount", "unit_cost")
+
+
+def _mark_duplicates(con: duckdb.DuckDBPyConnection) -> None:
+    """Exact repeats of an earlier accepted row (same normalised values) become ``duplicate_row``.
+
+    Found by grouping the rows of repeated invoices (a grouping spills; a window over one huge
+    partition, as 2M identical lines make, does not), then ``checked`` is rebuilt with a join on a
+    narrow (row, first row) table instead of an UPDATE, whose undo data would have to fit in memory.
+    """
+    key = ", ".join(_DUPLICATE_KEY)
+    same = " AND ".join(f"c.{k} IS NOT DISTINCT FROM f.{k}" for k in _DUPLICATE_KEY)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE duplicate_rows AS
+        WITH candidates AS (
+            SELECT row_number, {key} FROM checked
+            WHERE rule IS NULL AND hash(invoice_no) IN (SELECT h FROM repeated_invoices)
+        ), firsts AS (
+            SELECT {key}, min(row_number) AS first_row FROM candidates GROUP BY ALL HAVING count(*) > 1
+        )
+        SELECT c.row_number, f.first_row FROM candidates c JOIN firsts f ON {same}
+        WHERE c.row_number <> f.first_row
+        """
+    )
+    if not con.execute("SELECT count(*) FROM duplicate_rows").fetchone()[0]:
+        return
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE checked AS
+        SELECT c.* REPLACE (
+            CASE WHEN d.row_number IS NOT NULL THEN 'duplicate_row' ELSE c.rule END AS rule,
+            CASE WHEN d.row_number IS NOT NULL THEN 'exact repeat of row ' || d.first_row ELSE c.detail END AS detail)
+        FROM checked c LEFT JOIN duplicate_rows d ON d.row_number = c.row_number
+        """
+    )
+
+
 def build_all_rejected(con: duckdb.DuckDBPyConnection, spec: Table, source: str, rule: str, detail: str) -> None:
-    """``checked`` for a file that cannot be used: every row quarantined with the file's reason."""
-    reason = f"{sql_literal(source)} || ' row ' || row_number || ': ' || {sql_literal(rule + ': ' + detail)}"
+    """``checked`` for a file that cannot be used: every row quarantined with the file's reason (the
+    reason's file/row prefix, like every reason's, is added when quarantine is written)."""
+    text_cols = ", ".join(f"raw.{c.name} AS q_{c.name}" for c in spec.input_columns)
+    nulls = ", ".join(f"NULL AS q_{c.name}" for c in spec.input_columns)
     con.execute(
         f"""
         CREATE OR REPLACE TABLE checked AS
-        SELECT ordinal, row_number, {sql_literal(rule)} AS rule, {reason} AS detail, raw_line,
-               NULL AS flags FROM (
-            SELECT raw.rowid + 1 AS ordinal, raw.rowid + 1 AS row_number, CAST(NULL AS VARCHAR) AS raw_line
+        SELECT ordinal, row_number, {sql_literal(rule)} AS rule, {sql_literal(detail)} AS detail, raw_line,
+               NULL AS flags, * EXCLUDE (ordinal, row_number, raw_line) FROM (
+            SELECT raw.rowid + 1 AS ordinal, raw.rowid + 1 AS row_number, CAST(NULL AS VARCHAR) AS raw_line,
+                   {text_cols}
             FROM raw
-            UNION ALL
-            SELECT NULL, data_row, raw_line FROM rejects
+            UNION ALL BY NAME
+            SELECT NULL AS ordinal, data_row AS row_number, raw_line, {nulls} FROM rejects
         )
         """
     )
