@@ -41,6 +41,9 @@ class Settings:
     # and after how long a left-behind analytics lock counts as stale (a run lasts < 15 min in Lambda).
     analytics_engine: str = "duckdb"
     analytics_lock_stale_seconds: int = 1800
+    # Which optimisations (analytics/_rewrites.py) the DuckDB engine applies to the SQL: 'all',
+    # 'none' or names separated by commas (each one gives exactly the same tables).
+    analytics_rewrites: str = "all"
     # Readers (query.LakeReader): how long a loaded table version is served before its pointer's
     # ETag is checked again (a conditional GET on S3). 0 checks on every read.
     reader_revalidate_seconds: float = 5.0
@@ -89,6 +92,7 @@ class Settings:
             duckdb_threads=int(threads) if threads else None,
             analytics_engine=(_env("ANALYTICS_ENGINE", "duckdb") or "duckdb").lower(),
             analytics_lock_stale_seconds=int(_env("ANALYTICS_LOCK_STALE_SECONDS", "1800") or 1800),
+            analytics_rewrites=(_env("ANALYTICS_REWRITES", "all") or "all").lower(),
             reader_revalidate_seconds=float(_env("READER_REVALIDATE_SECONDS", "5") or 5),
             # API
             api_cors_origins=tuple(o.strip() for o in (_env("API_CORS_ORIGINS", "") or "").split(",") if o.strip()),

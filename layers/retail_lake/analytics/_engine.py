@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from retail_lake.analytics._sql import render_shared, shared_ctes
+from retail_lake.analytics._sql import SHARED_RELATIONS, render_shared, shared_body
 from retail_lake.config import Settings
 from retail_lake.duck import new_duckdb, read_sql, sql_literal
 from retail_lake.layout import SALES_PREFIX
@@ -68,28 +68,6 @@ DICTIONARY_MAX_VALUES = 1000
 DEFAULT_MEMORY_LIMIT = "1400MB"
 
 
-# Up to this many customers, distinct customer counts use one bitmap per group (see
-# count_customers_with_bitmaps): 2**22 customers is 512 KiB per group and thread, so even
-# cohort_retention's few hundred (cohort, month) groups stay well inside the memory limit.
-BITMAP_CUSTOMER_LIMIT = 2**22
-_COUNT_DISTINCT_CUSTOMERS = re.compile(r"COUNT\(\s*DISTINCT\s+((?:\w+\.)?customer_key)\s*\)", re.IGNORECASE)
-
-
-def count_customers_with_bitmaps(sql: str, customers: int) -> str:
-    """``sql`` with every COUNT(DISTINCT [alias.]customer_key) computed as the popcount of a bitmap.
-
-    customer_key is dense (1..customers, sql/_shared/customer_keys.sql), so the distinct keys of a
-    group are exactly the bits set in a bitmap of that range: DuckDB's BITSTRING_AGG sets one bit
-    per row instead of inserting every (group, customer) pair into a hash table, about six times
-    faster on 10M lines. NULL keys set no bit, and a group with none counts 0, as COUNT(DISTINCT)
-    does. The SQL files keep the portable COUNT(DISTINCT) (Athena runs them as written); a test
-    runs every table both ways and compares.
-    """
-    return _COUNT_DISTINCT_CUSTOMERS.sub(
-        lambda m: f"COALESCE(BIT_COUNT(BITSTRING_AGG({m.group(1)}, 1, {customers})), 0)", sql
-    )
-
-
 def _source_columns(types: dict[str, str] | None = None) -> str:
     """The select list of `sales` for the engine: ANALYTICS_COLUMNS, money as DECIMAL(18, 4) and
     the columns in ``types`` cast to those types (the dictionary ENUMs).
@@ -122,9 +100,15 @@ class DuckDBEngine:
         self.con: duckdb.DuckDBPyConnection = new_duckdb(
             settings, str(Path(self._tmp.name) / "run.duckdb"), memory_limit=DEFAULT_MEMORY_LIMIT
         )
-        self._shared: dict[str, str] = {}  # rendered shared CTE -> the relation holding its rows
+        # The optimisations applied to every statement (ANALYTICS_REWRITES, see _rewrites) and what
+        # they know of this run: the shared intermediates held so far, the number of customers.
+        # Imported here, not at module level: sqlglot stays off the API's import path.
+        from retail_lake.analytics import _rewrites
+
+        self._rw = _rewrites
+        self._rewrites = _rewrites.enabled_rewrites(settings.analytics_rewrites)
+        self._facts = _rewrites.RunFacts()
         self._single_line = False  # set by load_sources: no invoice has several rows
-        self._customers = 0  # rows of customer_keys, once computed (keys are 1..customers)
         # Row order of sources and intermediates does not matter (every result has an ORDER BY, and
         # write_table keeps it); not keeping it lets DuckDB load and aggregate in parallel with less
         # memory.
@@ -142,13 +126,12 @@ class DuckDBEngine:
         register_curated(self.con, self.storage, self.settings, tables=("sales_versions", "stores"))
         self._materialise_sales()
         if self._single_line:  # every invoice is one line: no multi-line invoices to compute
-            empty = next(c for c in shared_ctes() if c.name == "multi_line_invoices")
             # Empty by its definition (the load check found no invoice with several rows): the
             # optimizer sees a constant empty relation, nothing is grouped or scanned for it.
             self.con.execute(
                 "CREATE VIEW shared_multi_line_invoices AS SELECT CAST(NULL AS VARCHAR) AS invoice_no WHERE false"
             )
-            self._shared[empty.text] = "shared_multi_line_invoices"
+            self._hold("multi_line_invoices", "shared_multi_line_invoices")
         self.con.execute("CREATE TABLE stores_materialised AS SELECT * FROM stores")
         self.con.execute("DROP VIEW stores")
         self.con.execute("ALTER TABLE stores_materialised RENAME TO stores")
@@ -236,13 +219,6 @@ class DuckDBEngine:
             types[column] = name
         return types
 
-    def _customer_counts(self, sql: str) -> str:
-        """Distinct customer counts as bitmaps when the customers are few enough (see
-        count_customers_with_bitmaps); the statement as it is otherwise."""
-        if 0 < self._customers <= BITMAP_CUSTOMER_LIMIT:
-            return count_customers_with_bitmaps(sql, self._customers)
-        return sql
-
     def _parquet_relation(self, name: str, sql: str, path: Path, *, ordered: bool = False) -> int:
         """Write ``sql``'s result to a local Parquet file and make ``name`` a view over it.
 
@@ -270,7 +246,7 @@ class DuckDBEngine:
         return int(rows)
 
     def write_table(self, table: str, sql: str, key: str) -> int:
-        sql = self._customer_counts(self._use_shared(sql))
+        sql = self._prepare(sql)
         out = Path(self._tmp.name) / "tables" / table / "part-0.parquet"
         # The result keeps its ORDER BY in the Parquet file; later tables of the run read the file.
         rows = self._parquet_relation(table, sql, out, ordered=True)
@@ -286,35 +262,43 @@ class DuckDBEngine:
             self.con.execute(f"CREATE OR REPLACE VIEW {held} AS {sql}")
             return held
         path = Path(self._tmp.name) / "shared" / f"{name}.parquet"
-        rows = self._parquet_relation(held, self._customer_counts(sql), path)
+        rows = self._parquet_relation(held, sql, path)
         if name == "customer_keys":
-            self._customers = rows  # keys are 1..rows
+            self._facts.customers = rows  # keys are 1..rows
         return held
 
-    def _use_shared(self, sql: str, before: str | None = None) -> str:
-        """Compute each shared intermediate CTE (see _sql.shared_ctes) once per run.
+    def _hold(self, name: str, relation: str) -> None:
+        """Record that ``relation`` holds the rows of the shared intermediate ``name``."""
+        self._facts.held[name] = relation
+        self._facts.definitions[name] = self._rw.parse(shared_body(name))
 
-        A statement carries the intermediates it reads as CTEs, so it stays self-contained for
-        Athena. Here a CTE whose exact text was seen before reads the relation holding its rows
-        (same text over the same sources: same rows), so several tables share one aggregation. The
-        intermediates are computed in dependency order, each reading the relations of the earlier
-        ones (``before``: only those earlier than this one), and held as Parquet files of the run's
-        temp folder.
+    def _prepare(self, sql: str, before: str | None = None) -> str:
+        """``sql`` with the enabled rewrites applied (see _rewrites).
+
+        With ``shared_intermediates`` on, each shared intermediate the statement defines as a CTE is
+        first computed once per run (in dependency order, each reading the relations of the earlier
+        ones; ``before``: only those earlier than this one) into a Parquet file of the run's temp
+        folder, so several tables share one aggregation. ``bitmap_distinct_customers`` needs the
+        number of customers: customer_keys' rows, or one count when intermediates are not held.
         """
-        for cte in shared_ctes():
-            if cte.name == before:
-                break
-            if cte.text not in sql:
-                continue
-            held = self._shared.get(cte.text)
-            if held is None:
-                rendered = self._use_shared(render_shared(cte.name), before=cte.name)
-                held = self._materialise_shared(cte.name, rendered)
-                self._shared[cte.text] = held
-            # NOT MATERIALIZED: the relation is already held; a statement reading it several times
-            # reads it several times rather than copying its rows into a CTE buffer first.
-            sql = sql.replace(cte.text, f"{cte.name} AS NOT MATERIALIZED (SELECT * FROM {held})")
-        return sql
+        if not self._rewrites:
+            return sql
+        tree = self._rw.parse(sql)
+        if "shared_intermediates" in self._rewrites:
+            defined = {cte.alias_or_name for cte in tree.find_all(self._rw.exp.CTE)}
+            for name in SHARED_RELATIONS:
+                if name == before:
+                    break
+                if name in defined and name not in self._facts.held:
+                    relation = self._materialise_shared(name, self._prepare(render_shared(name), before=name))
+                    self._hold(name, relation)
+        elif "bitmap_distinct_customers" in self._rewrites and not self._facts.customers:
+            (self._facts.customers,) = self.con.execute(
+                "SELECT COUNT(*) FROM (SELECT customer_id FROM sales GROUP BY customer_id) AS customers"
+            ).fetchone()
+        for name in self._rewrites:
+            tree = self._rw.REWRITES[name](tree, self._facts)
+        return self._rw.to_sql(tree)
 
     def close(self) -> None:
         self.con.close()

@@ -133,14 +133,25 @@ def shared_ctes() -> tuple[SharedCte, ...]:
         for name in SHARED_RELATIONS
     )
     for cte in out:
-        if _reads(cte.body, "analytics_params"):
+        if "analytics_params" in _relations(cte.body):
             raise ValueError(f"sql/_shared/{cte.name}.sql reads analytics_params: "
                              "shared intermediates take no run parameters")
     return out
 
 
-def _reads(body: str, name: str) -> bool:
-    return re.search(rf"\b{name}\b", body) is not None
+def shared_body(name: str) -> str:
+    """The SELECT of one shared intermediate, as render_sql writes it inside its CTE."""
+    return next(cte.body for cte in shared_ctes() if cte.name == name)
+
+
+def _relations(sql: str) -> frozenset[str]:
+    """The relations ``sql`` reads, from its parsed text (see _rewrites.relations_read).
+
+    Imported when first needed: sqlglot stays off the import path of ``retail_lake.analytics``.
+    """
+    from retail_lake.analytics._rewrites import relations_read
+
+    return relations_read(sql)
 
 
 def _with(ctes: list[str], body: str) -> str:
@@ -157,10 +168,10 @@ def _render(body: str, reference_date: date | None) -> str:
     shared = shared_ctes()
     needed: set[str] = set()
     for cte in reversed(shared):
-        if _reads(body, cte.name) or any(_reads(s.body, cte.name) for s in shared if s.name in needed):
+        if cte.name in _relations(body) or any(cte.name in _relations(s.body) for s in shared if s.name in needed):
             needed.add(cte.name)
-    texts = [body] + [cte.body for cte in shared if cte.name in needed]
-    used = [cte for name, cte in reference_ctes(reference_date).items() if any(_reads(t, name) for t in texts)]
+    read = _relations(body).union(*(_relations(cte.body) for cte in shared if cte.name in needed))
+    used = [cte for name, cte in reference_ctes(reference_date).items() if name in read]
     used += [cte.text for cte in shared if cte.name in needed]
     return _with(used, body)
 

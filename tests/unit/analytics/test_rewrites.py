@@ -1,44 +1,82 @@
-"""Distinct customers counted with bitmaps (DuckDB engine) give exactly what COUNT(DISTINCT) gives."""
+"""The optimisations of analytics/_rewrites.py: each one rewrites what its docstring says, and every
+table comes out exactly the same with each rewrite on and off (ANALYTICS_REWRITES)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import re
 from pathlib import Path
 
 import pytest
+from sqlglot import exp
 
-from retail_lake.analytics import _engine
-from retail_lake.analytics._engine import count_customers_with_bitmaps
-from retail_lake.analytics._sql import render_shared, render_sql, shared_ctes
+from retail_lake.analytics import _rewrites
+from retail_lake.analytics._rewrites import REWRITES, RunFacts, enabled_rewrites, relations_read
+from retail_lake.analytics._sql import SHARED_RELATIONS, render_shared, render_sql, shared_body
 from retail_lake.analytics._tables import TABLE_NAMES
 from retail_lake.config import Settings
 
 from .conftest import compute, sale
 
 
-def test_rewrites_only_distinct_customer_keys() -> None:
-    sql = ("SELECT COUNT(DISTINCT customer_key), count( distinct i.customer_key ), "
-           "COUNT(DISTINCT invoice_no), COUNT(customer_key) FROM t")
-    out = count_customers_with_bitmaps(sql, 7)
+def _rewritten(sql: str, name: str, facts: RunFacts) -> str:
+    return _rewrites.to_sql(REWRITES[name](_rewrites.parse(sql), facts))
+
+
+def test_bitmap_rewrites_only_aggregate_distinct_customer_keys() -> None:
+    sql = ("SELECT COUNT(DISTINCT customer_key), count( distinct i.customer_key ), COUNT(DISTINCT invoice_no), "
+           "COUNT(customer_key), COUNT(DISTINCT customer_key) OVER () FROM t AS i")
+    out = _rewritten(sql, "bitmap_distinct_customers", RunFacts(customers=7))
     assert out == ("SELECT COALESCE(BIT_COUNT(BITSTRING_AGG(customer_key, 1, 7)), 0), "
                    "COALESCE(BIT_COUNT(BITSTRING_AGG(i.customer_key, 1, 7)), 0), "
-                   "COUNT(DISTINCT invoice_no), COUNT(customer_key) FROM t")
+                   "COUNT(DISTINCT invoice_no), COUNT(customer_key), COUNT(DISTINCT customer_key) OVER () FROM t AS i")
 
 
-@pytest.mark.parametrize("name", [*TABLE_NAMES, *(c.name for c in shared_ctes())])
+@pytest.mark.parametrize("customers", [0, _rewrites.BITMAP_CUSTOMER_LIMIT + 1])
+def test_bitmap_rewrite_does_not_apply_without_a_small_known_customer_count(customers: int) -> None:
+    sql = "SELECT COUNT(DISTINCT customer_key) FROM t"
+    assert _rewritten(sql, "bitmap_distinct_customers", RunFacts(customers=customers)) == sql
+
+
+@pytest.mark.parametrize("name", [*TABLE_NAMES, *SHARED_RELATIONS])
 def test_every_distinct_customer_count_is_rewritten(name: str) -> None:
     """No spelling of a distinct customer count escapes the rewrite (it would only be slower, but
     the bench figures would not be what the docs say)."""
     sql = render_sql(name) if name in TABLE_NAMES else render_shared(name)
-    left = re.findall(r"COUNT\s*\(\s*DISTINCT[^)]*customer_key", count_customers_with_bitmaps(sql, 10), re.I)
+    tree = REWRITES["bitmap_distinct_customers"](_rewrites.parse(sql), RunFacts(customers=10))
+    left = [c for c in tree.find_all(exp.Count) if isinstance(c.this, exp.Distinct)
+            and any(isinstance(a, exp.Column) and a.name == "customer_key" for a in c.this.expressions)]
     assert not left
 
 
+def test_shared_intermediate_is_read_from_its_held_relation_only_when_its_definition_matches() -> None:
+    facts = RunFacts(held={"customer_keys": "shared_customer_keys"},
+                     definitions={"customer_keys": _rewrites.parse(shared_body("customer_keys"))})
+    out = _rewritten(render_sql("customer_value"), "shared_intermediates", facts)
+    assert "customer_keys AS NOT MATERIALIZED (SELECT * FROM shared_customer_keys)" in out
+    assert "customer_totals AS (" in out  # not held: computed inline, as written
+    other = "WITH customer_keys AS (SELECT 1 AS customer_key) SELECT * FROM customer_keys"
+    assert _rewritten(other, "shared_intermediates", facts) == other  # same name, other definition
+
+
+def test_relations_are_read_from_the_parsed_sql() -> None:
+    sql = ("-- reads sale_lines? no: a comment\nWITH t AS (SELECT 'invoices' AS customer_totals FROM sales) "
+           "SELECT * FROM t JOIN stores s ON TRUE")
+    assert relations_read(sql) == {"sales", "stores"}
+
+
+def test_rewrites_setting() -> None:
+    assert enabled_rewrites("all") == enabled_rewrites(None) == tuple(REWRITES)
+    assert enabled_rewrites("none") == ()
+    assert enabled_rewrites(" Bitmap_Distinct_Customers ") == ("bitmap_distinct_customers",)
+    with pytest.raises(ValueError, match=r"unknown rewrite.*no_such.*known: all, none"):
+        enabled_rewrites("shared_intermediates,no_such")
+
+
 def _lines() -> list[dict]:
-    """Customers across stores, months, categories and payment methods, a multi-line invoice, a
-    customer with a single purchase and one with a missing gender: every distinct count sees
-    groups of different sizes and customers in several groups."""
+    """Customers across stores, months, categories and payment methods, a customer with a single
+    purchase and one with a missing gender: every distinct count sees groups of different sizes and
+    customers in several groups."""
     rows = []
     for n, (customer, day, mall, category, method) in enumerate([
         ("C1", "2023-01-05", "Kanyon", "Clothing", "Cash"),
@@ -64,19 +102,19 @@ def _table_rows(con, table: str) -> list[tuple]:
                   key=repr)
 
 
+@pytest.mark.parametrize("rewrites", [*REWRITES, "all"])
 @pytest.mark.parametrize("multi_line", [False, True], ids=["one-line invoices", "a multi-line invoice"])
-def test_bitmaps_and_count_distinct_agree_on_every_table(tmp_path: Path, settings: Settings, monkeypatch,
-                                                         multi_line: bool) -> None:
+def test_every_table_is_the_same_with_and_without_the_rewrite(tmp_path: Path, settings: Settings,
+                                                              multi_line: bool, rewrites: str) -> None:
     rows = _lines()
     if multi_line:  # a second line on C1's first invoice: the lake takes the general path
         rows.append(sale("I1", "C1", "2023-01-05", 5, category="Books", shopping_mall="Kanyon"))
-    (tmp_path / "bitmaps").mkdir()
-    (tmp_path / "plain").mkdir()
-    with_bitmaps = compute(tmp_path / "bitmaps", rows, settings)
-    monkeypatch.setattr(_engine, "BITMAP_CUSTOMER_LIMIT", 0)  # plain COUNT(DISTINCT)
-    plain = compute(tmp_path / "plain", rows, settings)
+    (tmp_path / "on").mkdir()
+    (tmp_path / "off").mkdir()
+    on = compute(tmp_path / "on", rows, dataclasses.replace(settings, analytics_rewrites=rewrites))
+    off = compute(tmp_path / "off", rows, dataclasses.replace(settings, analytics_rewrites="none"))
     for table in TABLE_NAMES:
-        assert _table_rows(with_bitmaps, table) == _table_rows(plain, table), table
+        assert _table_rows(on, table) == _table_rows(off, table), table
     # and the counts are the hand-worked ones
-    assert dict(with_bitmaps.execute("SELECT store, customers FROM store_performance").fetchall()) == {
+    assert dict(on.execute("SELECT store, customers FROM store_performance").fetchall()) == {
         "Kanyon": 3, "Metrocity": 2, "Zorlu Center": 1, "Unknown Mall": 1}
