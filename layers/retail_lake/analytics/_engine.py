@@ -132,6 +132,7 @@ class DuckDBEngine:
                 "CREATE VIEW shared_multi_line_invoices AS SELECT CAST(NULL AS VARCHAR) AS invoice_no WHERE false"
             )
             self._hold("multi_line_invoices", "shared_multi_line_invoices")
+            self._facts.one_line_invoices = True
         self.con.execute("CREATE TABLE stores_materialised AS SELECT * FROM stores")
         self.con.execute("DROP VIEW stores")
         self.con.execute("ALTER TABLE stores_materialised RENAME TO stores")

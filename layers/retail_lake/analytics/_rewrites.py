@@ -33,6 +33,7 @@ class RunFacts:
     """What the engine knows about the run's data, which decides where a rewrite applies."""
 
     customers: int = 0  # customer_key runs over 1..customers (0: not known yet)
+    one_line_invoices: bool = False  # the load check found no invoice with several rows
     held: dict[str, str] = field(default_factory=dict)  # shared intermediate -> relation holding its rows
     definitions: dict[str, exp.Expression] = field(default_factory=dict)  # shared intermediate -> its SELECT
 
@@ -88,6 +89,40 @@ def shared_intermediates(tree: exp.Expression, facts: RunFacts) -> exp.Expressio
     return tree
 
 
+# customer_totals where every invoice is one line: customer_keys' per-customer line totals.
+_CUSTOMER_TOTALS_OF_ONE_LINE_INVOICES = """
+SELECT
+    customer_key,
+    customer_id,
+    first_line_date AS first_invoice_date,
+    last_line_date AS last_invoice_date,
+    lines AS transactions,
+    line_revenue AS revenue
+FROM customer_keys
+"""
+
+
+def one_line_customer_totals(tree: exp.Expression, facts: RunFacts) -> exp.Expression:
+    """Applies to the CTE ``customer_totals`` (as sql/_shared/customer_totals.sql defines it) when
+    the load check found no invoice with several rows: its body becomes a projection of
+    customer_keys' line totals (first/last line date, lines, line revenue).
+
+    Exact: when every invoice is one line, `invoices` has one row per line (revenue = price, the
+    line's date and customer), so grouping invoices by customer gives MIN/MAX(invoice_date),
+    COUNT(*) and SUM(price) over the customer's lines: what customer_keys already computed in the
+    grouping that numbers the customers. It saves grouping every invoice a second time.
+    """
+    if not facts.one_line_invoices:
+        return tree
+    from retail_lake.analytics._sql import shared_body
+
+    definition = _parsed(shared_body("customer_totals"))
+    for cte in tree.find_all(exp.CTE):
+        if cte.alias_or_name == "customer_totals" and cte.this == definition:
+            cte.set("this", parse(_CUSTOMER_TOTALS_OF_ONE_LINE_INVOICES))
+    return tree
+
+
 def _bitmap_count(column: exp.Expression, customers: int) -> exp.Expression:
     bits = exp.Anonymous(this="BITSTRING_AGG",
                          expressions=[column, exp.Literal.number(1), exp.Literal.number(customers)])
@@ -123,6 +158,7 @@ def bitmap_distinct_customers(tree: exp.Expression, facts: RunFacts) -> exp.Expr
 # In the order they are applied.
 REWRITES: dict[str, Rewrite] = {
     "shared_intermediates": shared_intermediates,
+    "one_line_customer_totals": one_line_customer_totals,
     "bitmap_distinct_customers": bitmap_distinct_customers,
 }
 

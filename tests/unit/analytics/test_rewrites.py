@@ -118,3 +118,11 @@ def test_every_table_is_the_same_with_and_without_the_rewrite(tmp_path: Path, se
     # and the counts are the hand-worked ones
     assert dict(on.execute("SELECT store, customers FROM store_performance").fetchall()) == {
         "Kanyon": 3, "Metrocity": 2, "Zorlu Center": 1, "Unknown Mall": 1}
+
+
+def test_one_line_customer_totals_applies_only_to_lakes_of_one_line_invoices() -> None:
+    sql = render_sql("customer_value")
+    assert _rewritten(sql, "one_line_customer_totals", RunFacts()) == _rewrites.to_sql(_rewrites.parse(sql))
+    out = _rewrites.parse(_rewritten(sql, "one_line_customer_totals", RunFacts(one_line_invoices=True)))
+    (totals,) = [c for c in out.find_all(exp.CTE) if c.alias_or_name == "customer_totals"]
+    assert {t.name for t in totals.this.find_all(exp.Table)} == {"customer_keys"}

@@ -2,27 +2,16 @@
 -- invoice; for every later month the lake has sales in, `customers` counts the cohort's customers
 -- who bought that month (0 when none did), retention_rate = customers / cohort_size, and revenue
 -- is what the cohort spent that month. Month 0 holds the whole cohort (retention_rate 1).
--- Reads: sale_lines, invoices, customer_totals and multi_line_invoices (shared intermediates).
-WITH lines AS (
-    -- Where no invoice has several lines, each line is an invoice of its own customer and carries
-    -- the customer's first line date, which is then their first invoice date: no join needed.
-    SELECT
-        customer_key,
-        price,
-        CAST(date_trunc('month', invoice_date) AS DATE) AS activity_month,
-        CAST(date_trunc('month', customer_first_line_date) AS DATE) AS cohort_month
-    FROM sale_lines
-    WHERE NOT EXISTS (SELECT 1 FROM multi_line_invoices)
-    UNION ALL
-    -- Otherwise every invoice, with the cohort of the customer it is attributed to.
+-- Reads: invoices and customer_totals (shared intermediates).
+WITH invoice_months AS (
+    -- Every invoice, in the month it was made and the cohort of the customer it is attributed to.
     SELECT
         i.customer_key,
-        i.revenue AS price,
+        i.revenue,
         CAST(date_trunc('month', i.invoice_date) AS DATE) AS activity_month,
         CAST(date_trunc('month', t.first_invoice_date) AS DATE) AS cohort_month
     FROM invoices i
     JOIN customer_totals t ON t.customer_key = i.customer_key
-    WHERE EXISTS (SELECT 1 FROM multi_line_invoices)
 ),
 firsts AS (
     SELECT customer_key, CAST(date_trunc('month', first_invoice_date) AS DATE) AS cohort_month
@@ -39,12 +28,12 @@ activity AS (
         l.activity_month,
         COUNT(DISTINCT l.customer_key) AS customers,
         COUNT(*) AS transactions,
-        SUM(l.price) AS revenue
-    FROM lines l
+        SUM(l.revenue) AS revenue
+    FROM invoice_months l
     GROUP BY l.cohort_month, l.activity_month
 ),
 months AS (
-    -- The months with sales (each has at least one activity row; lines are read once).
+    -- The months with sales (each has at least one activity row; invoices are read once).
     SELECT DISTINCT activity_month FROM activity
 ),
 grid AS (

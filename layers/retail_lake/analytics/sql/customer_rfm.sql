@@ -9,9 +9,10 @@
 -- NTILE(5); with ties equal values always score the same and no score depends on customer ids.
 -- The segment comes from the (r_score, fm_score) grid in reference/rfm_segments.yaml (the rules,
 -- defined once, joined as the relation rfm_segment_rules).
--- The scores are computed once per distinct value (recency_days and frequency have a few hundred /
+-- The positions are computed once per distinct value (recency_days and frequency have a few hundred /
 -- a few dozen; monetary fewer than customers) and joined back: one small window per axis instead of
--- three sorts of every customer; same values as RANK/COUNT windows over all customers.
+-- three sorts of every customer; same values as RANK/COUNT windows over all customers. The score
+-- formula is written once (tie_scores), for the tie groups of all three axes.
 -- Reads: customer_totals, invoices and customer_keys (shared intermediates), sales (latest invoice
 -- date), analytics_params, rfm_segment_rules.
 WITH latest AS (
@@ -80,60 +81,57 @@ measured AS (
 r_values AS (
     SELECT recency_days, COUNT(*) AS n FROM measured GROUP BY recency_days
 ),
-r_scores AS (
-    -- cum = last position of the tie group, cum - n + 1 its first: rank_low - 1 + rank_high = 2 cum - n
-    SELECT
-        recency_days,
-        1 + CAST(FLOOR(CAST(5 * (2 * cum - n) AS DOUBLE) / (2 * customers)) AS INTEGER) AS score
-    FROM (
-        SELECT
-            recency_days,
-            n,
-            CAST(SUM(n) OVER (ORDER BY recency_days DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS cum,
-            CAST(SUM(n) OVER () AS BIGINT) AS customers
-        FROM r_values
-    ) positions
-),
 f_values AS (
     SELECT frequency, COUNT(*) AS n FROM measured GROUP BY frequency
-),
-f_scores AS (
-    -- cum = last position of the tie group, cum - n + 1 its first: rank_low - 1 + rank_high = 2 cum - n
-    SELECT
-        frequency,
-        1 + CAST(FLOOR(CAST(5 * (2 * cum - n) AS DOUBLE) / (2 * customers)) AS INTEGER) AS score
-    FROM (
-        SELECT
-            frequency,
-            n,
-            CAST(SUM(n) OVER (ORDER BY frequency ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS cum,
-            CAST(SUM(n) OVER () AS BIGINT) AS customers
-        FROM f_values
-    ) positions
 ),
 m_values AS (
     SELECT monetary, COUNT(*) AS n FROM measured GROUP BY monetary
 ),
-m_scores AS (
-    -- cum = last position of the tie group, cum - n + 1 its first: rank_low - 1 + rank_high = 2 cum - n
+-- Each axis ranks its values best last (recency: most days first); last_position is the last
+-- position of a tie group of n customers, so its first is last_position - n + 1.
+r_positions AS (
+    SELECT recency_days, n,
+           CAST(SUM(n) OVER (ORDER BY recency_days DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT)
+               AS last_position
+    FROM r_values
+),
+f_positions AS (
+    SELECT frequency, n,
+           CAST(SUM(n) OVER (ORDER BY frequency ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT)
+               AS last_position
+    FROM f_values
+),
+m_positions AS (
+    SELECT monetary, n,
+           CAST(SUM(n) OVER (ORDER BY monetary ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT)
+               AS last_position
+    FROM m_values
+),
+tie_groups AS (
+    SELECT last_position, n FROM r_positions
+    UNION
+    SELECT last_position, n FROM f_positions
+    UNION
+    SELECT last_position, n FROM m_positions
+),
+tie_scores AS (
+    -- The score formula, once: rank_low - 1 + rank_high = (last_position - n) + last_position.
     SELECT
-        monetary,
-        1 + CAST(FLOOR(CAST(5 * (2 * cum - n) AS DOUBLE) / (2 * customers)) AS INTEGER) AS score
-    FROM (
-        SELECT
-            monetary,
-            n,
-            CAST(SUM(n) OVER (ORDER BY monetary ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS cum,
-            CAST(SUM(n) OVER () AS BIGINT) AS customers
-        FROM m_values
-    ) positions
+        g.last_position,
+        g.n,
+        1 + CAST(FLOOR(CAST(5 * (2 * g.last_position - g.n) AS DOUBLE) / (2 * c.customers)) AS INTEGER) AS score
+    FROM tie_groups g
+    CROSS JOIN (SELECT SUM(n) AS customers FROM r_values) c
 ),
 scored AS (
-    SELECT m.*, r.score AS r_score, f.score AS f_score, ms.score AS m_score
+    SELECT m.*, rs.score AS r_score, fs.score AS f_score, ms.score AS m_score
     FROM measured m
-    LEFT JOIN r_scores r ON r.recency_days = m.recency_days
-    LEFT JOIN f_scores f ON f.frequency = m.frequency
-    LEFT JOIN m_scores ms ON ms.monetary = m.monetary
+    LEFT JOIN r_positions rp ON rp.recency_days = m.recency_days
+    LEFT JOIN tie_scores rs ON rs.last_position = rp.last_position AND rs.n = rp.n
+    LEFT JOIN f_positions fp ON fp.frequency = m.frequency
+    LEFT JOIN tie_scores fs ON fs.last_position = fp.last_position AND fs.n = fp.n
+    LEFT JOIN m_positions mp ON mp.monetary = m.monetary
+    LEFT JOIN tie_scores ms ON ms.last_position = mp.last_position AND ms.n = mp.n
 ),
 with_fm AS (
     SELECT sc.*, CAST(FLOOR(CAST(sc.f_score + sc.m_score + 1 AS DOUBLE) / 2) AS INTEGER) AS fm_score

@@ -1,7 +1,6 @@
 -- sale_lines (shared intermediate): ONE ROW PER LINE of `sales`, with what the tables look up for
--- a line by its strings resolved once: the integer customer_key and the customer's first line
--- date (customer_keys), and multi_invoice_no, the invoice number only for lines of multi-line
--- invoices (NULL otherwise). Line-level tables (profitability, discount_impact, category_insights)
+-- a line by its strings resolved once: the integer customer_key (customer_keys) and
+-- multi_invoice_no, the invoice number only for lines of multi-line invoices (NULL otherwise). Line-level tables (profitability, discount_impact, category_insights)
 -- and `invoices` read it, so no table joins 10M customer_id or invoice_no strings again. Lines of
 -- one-line invoices carry no invoice number at all: each is its own transaction (see
 -- multi_line_invoices), so tables count transactions as (lines with multi_invoice_no NULL) +
@@ -11,7 +10,6 @@
 -- Reads: sales, customer_keys, multi_line_invoices.
 SELECT
     k.customer_key,
-    k.first_line_date AS customer_first_line_date,
     mi.invoice_no AS multi_invoice_no,
     s.invoice_date,
     s.shopping_mall AS store,
