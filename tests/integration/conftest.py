@@ -37,7 +37,7 @@ LOCALSTACK_URL = "http://127.0.0.1:4566"
 _CLEARED_ENV = (
     "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL",
     "RETAIL_LAKE", "LAKE_BUCKET", "LAKE_PREFIX", "IDEMPOTENCY_TABLE", "IDEMPOTENCY_TTL_SECONDS",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "DUCKDB_MEMORY_LIMIT", "DUCKDB_THREADS",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "DUCKDB_MEMORY_LIMIT", "DUCKDB_THREADS", "S3_READS", "MIRROR_MAX_MB",
 )
 
 
@@ -203,6 +203,9 @@ def moto_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     """The stack inside moto's in-process mock (``mock_aws``), with the library's env pointed at it."""
     from moto import mock_aws
 
+    # DuckDB's httpfs speaks HTTP itself and cannot reach an in-process mock: inside mock_aws the
+    # lake is read through the mirror (boto3). The endpoint stacks below exercise httpfs.
+    monkeypatch.setenv("S3_READS", "mirror")
     with mock_aws():
         stack = create_stack(notifications=False)
         use_stack(monkeypatch, stack)
