@@ -51,6 +51,7 @@ class IngestResult:
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     invoices_replaced: int = 0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage: where the time went
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -178,12 +179,22 @@ def _ingest(
         "content_hash": upload.content_hash, "version_id": upload.version_id, "sequencer": upload.sequencer,
         "uploaded_at": lineage.uploaded_at, "started_at": _utc_naive(started),
     }
+    timings: dict[str, float] = {}
+    last = [time.monotonic()]
+
+    def mark(stage: str) -> None:
+        now = time.monotonic()
+        timings[stage] = round(timings.get(stage, 0.0) + now - last[0], 3)
+        last[0] = now
+
+    mark("start")
     try:
         try:
             file_format = detect_format(path, upload.source)
             say(f"reading {file_format}")
             read = load_raw(con, path, file_format, spec, workdir=workdir, limits=limits_of(settings),
                             encoding=encoding)
+            mark("read")
             log["encoding"] = read.encoding
             if read.encoding_source != "default" or read.encoding != "utf-8":
                 notes.append(f"encoding {read.encoding} ({read.encoding_source})")
@@ -198,6 +209,7 @@ def _ingest(
                 notes.extend(decisions.notes())
                 log["date_order"] = "ambiguous" if decisions.dates_contradict else decisions.date_order
                 log["number_format"] = decisions.number_format
+            mark("validate")
             if read.ignored_columns:
                 notes.insert(0, f"ignored columns: {', '.join(read.ignored_columns)}")
         except RejectedFileError as exc:
@@ -222,6 +234,7 @@ def _ingest(
         if quarantined:  # keep only the text of quarantined rows; free the rest before writing
             write_quarantine(con, lake, lineage, workdir, spec, kind=kind)
         con.execute("DROP TABLE IF EXISTS raw")
+        mark("quarantine")
         partitions: list[str] = []
         replaced = superseded = 0
         if status == "succeeded" and accepted:
@@ -229,7 +242,9 @@ def _ingest(
                 partitions = _write_stores(con, lake, lineage, workdir)
             else:
                 replaced, superseded = count_replaced(con, lake, lineage, workdir)
+                mark("replaced_lookup")
                 partitions = write_accepted(con, lake, lineage, workdir)
+                mark("write")
                 if replaced:
                     notes.append(f"replaced {replaced:,} invoice(s) of earlier uploads")
                 if superseded:
@@ -250,10 +265,12 @@ def _ingest(
         "status": status, "message": message or "ok", "duration_ms": duration_ms,
         "invoices_replaced": replaced,
     }, workdir)
+    mark("log")
     return IngestResult(
         upload.upload_id, upload.source, status, rows_in, accepted, quarantined, flagged,
         partitions, message or "ok", duration_ms, kind, reasons,
         notes=[n for n in notes if not n.startswith("quarantined: ")], invoices_replaced=replaced,
+        timings=timings,
     )
 
 
@@ -426,12 +443,12 @@ def _safe_suffix(key: str) -> str:
 def _build_checked_stores(con: Any, source: str) -> None:
     """Stores rows: mall and region required; a mall listed twice keeps its last row."""
     from retail_lake.ingest._normalise import normalise_mall
+    from retail_lake.ingest._rows import table_from_rows
     from retail_lake.ingest._validate import text
 
     malls = [r[0] for r in con.execute("SELECT DISTINCT shopping_mall FROM raw").fetchall()]
     rows = [(m, normalise_mall(m)[0]) for m in malls if m is not None and m.strip()]
-    con.execute("CREATE OR REPLACE TEMP TABLE map_mall AS SELECT unnest(?::VARCHAR[]) AS raw, "
-                "unnest(?::VARCHAR[]) AS value", [[r[0] for r in rows], [r[1] for r in rows]])
+    table_from_rows(con, "map_mall", {"raw": "VARCHAR", "value": "VARCHAR"}, rows)
     texts = ", ".join(f"raw.{c} AS q_{c}" for c in ("shopping_mall", "district", "region", "opened_year"))
     con.execute(
         f"""

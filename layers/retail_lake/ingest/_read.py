@@ -25,6 +25,7 @@ from retail_lake.ingest._prepare import (
     rewrite_lines,
     transcode_utf16,
 )
+from retail_lake.ingest._rows import table_from_rows
 from retail_lake.schemas import Table, normalise_header
 
 if TYPE_CHECKING:
@@ -275,11 +276,8 @@ def _set_reject_text(con: duckdb.DuckDBPyConnection, lines: dict[int, tuple[str,
     if not lines:
         return
     numbers = sorted(lines)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE reject_text AS SELECT unnest(?::BIGINT[]) AS data_row, "
-        "unnest(?::VARCHAR[]) AS error_type, unnest(?::VARCHAR[]) AS raw_line",
-        [[n - 1 for n in numbers], [lines[n][0] for n in numbers], [lines[n][1] for n in numbers]],
-    )
+    table_from_rows(con, "reject_text", {"data_row": "BIGINT", "error_type": "VARCHAR", "raw_line": "VARCHAR"},
+                    [(n - 1, lines[n][0], lines[n][1]) for n in numbers])
     con.execute(
         "UPDATE rejects SET error_type = t.error_type, raw_line = t.raw_line FROM reject_text t "
         "WHERE rejects.data_row = t.data_row"
@@ -295,7 +293,9 @@ def _counted(con: duckdb.DuckDBPyConnection, result: ReadResult) -> ReadResult:
 def missing_columns_message(missing: list[str], spec: Table, headers: list[str]) -> str:
     """One line naming each missing required column and the names it could have had."""
     looked_for = "; ".join(f"{m} (or {', '.join(spec.column(m).aliases[:4])})" for m in missing)
-    return f"missing required column(s): {looked_for}; header was: {', '.join(headers)[:300]}"
+    # one line whatever the header holds: control characters (a newline in a quoted name) escaped
+    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in ", ".join(headers)[:300])
+    return f"missing required column(s): {looked_for}; header was: {shown}"
 
 
 def _first_line(exc: BaseException) -> str:

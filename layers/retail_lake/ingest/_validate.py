@@ -29,6 +29,7 @@ from retail_lake.ingest._normalise import (
     normalise_mall,
     normalise_payment,
 )
+from retail_lake.ingest._rows import table_from_rows
 from retail_lake.schemas import Column, Table
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def text(col: str) -> str:
     """The trimmed text of a raw column, NULL for empty and null-like tokens ('NULL', 'n/a', ...)."""
     tokens = ", ".join(sql_literal(t) for t in NULL_TOKENS)
     trimmed = f"trim(raw.{col})"
-    return f"CASE WHEN length({trimmed}) > 4 OR lower({trimmed}) NOT IN ({tokens}) THEN {trimmed} END"
+    return f"CASE WHEN length({trimmed}) > 4 OR NOT list_contains([{tokens}], lower({trimmed})) THEN {trimmed} END"
 
 
 # --- numbers -----------------------------------------------------------------------------------
@@ -166,10 +167,11 @@ def number_format(con: duckdb.DuckDBPyConnection, present: list[str]) -> str:
 def _text_of(col: str) -> str:
     """``text()`` over a column of the layered query (no ``raw.`` qualifier)."""
     tokens = ", ".join(sql_literal(t) for t in NULL_TOKENS)
-    return f"CASE WHEN length(trim({col})) > 4 OR lower(trim({col})) NOT IN ({tokens}) THEN trim({col}) END"
+    trimmed = f"trim({col})"
+    return f"CASE WHEN length({trimmed}) > 4 OR NOT list_contains([{tokens}], lower({trimmed})) THEN {trimmed} END"
 
 
-def number_stages(col: str, fmt: str = POINT) -> list[str]:
+def number_stages(col: str, fmt: str = POINT, present: bool = True) -> list[str]:
     """Raw text column ``<col>`` -> text ``t_<col>`` and DOUBLE ``n_<col>`` in five query layers.
 
     The fast path is DuckDB's own cast of the text as received (it allows surrounding spaces): a
@@ -178,6 +180,10 @@ def number_stages(col: str, fmt: str = POINT) -> list[str]:
     spaces and matched against the file's format. ``n_<col>`` is NULL when the value is not a finite
     number in that format; ``t_<col>`` is NULL when the value is empty or a null token.
     """
+    if not present:  # a column the file does not have: constants, folded away by the planner
+        return [f"CAST(NULL AS DOUBLE) AS f_{col}", f"CAST(NULL AS VARCHAR) AS t_{col}",
+                f"CAST(NULL AS VARCHAR) AS c_{col}", f"CAST(NULL AS DOUBLE) AS g_{col}",
+                f"CAST(NULL AS DOUBLE) AS n_{col}"]
     fast = f"TRY_CAST({col} AS DOUBLE)" if fmt == POINT else \
         f"CASE WHEN NOT contains({col}, '.') THEN TRY_CAST({col} AS DOUBLE) END"
     return [
@@ -346,24 +352,18 @@ def _detail(col: Column, when: str, raw_text: str, decisions: FileDecisions, dat
 def _dimension_maps(con: duckdb.DuckDBPyConnection) -> None:
     """Map each distinct value of the dimension columns once, in Python, into small join tables.
 
-    The values travel as three lists in one statement (not row by row), so a file with 200,000
-    different mall names costs a fraction of a second here.
+    The values travel through one small CSV (``table_from_rows``), not row by row and not as Python
+    parameters, so a file with 200,000 different mall names costs a fraction of a second here.
     """
     for col, normalise in _DIMENSIONS.items():
         distinct = [r[0] for r in con.execute(f"SELECT DISTINCT {col} FROM raw").fetchall()]
-        raws, values, flags = [], [], []
+        rows = []
         for raw_value in distinct:
             value, flag = normalise(raw_value)
             if col in _FORMULA_FLAGGED and value is not None and value.startswith(FORMULA_START):
                 flag = f"{flag};formula_like_text" if flag else "formula_like_text"
-            raws.append(raw_value)
-            values.append(value)
-            flags.append(flag)
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE map_{col} AS SELECT unnest(?::VARCHAR[]) AS raw, "
-            "unnest(?::VARCHAR[]) AS value, unnest(?::VARCHAR[]) AS flag",
-            [raws, values, flags],
-        )
+            rows.append((raw_value, value, flag))
+        table_from_rows(con, f"map_{col}", {"raw": "VARCHAR", "value": "VARCHAR", "flag": "VARCHAR"}, rows)
 
 
 def build_checked(
@@ -384,12 +384,13 @@ def build_checked(
     # dimension columns and dates are normalised once per distinct value in their maps.
     tokens = ", ".join(sql_literal(t) for t in NULL_TOKENS)
     keys = ["invoice_no", "customer_id"]
-    numeric_layers = [number_stages(c, fmt) for c in NUMERIC_COLUMNS]
+    numeric_layers = [number_stages(c, fmt, c in present) for c in NUMERIC_COLUMNS]
     checked_text = [c.name for c in spec.input_columns if c.checks and c.name not in (*keys, *NUMERIC_COLUMNS)
                     and c.name != "invoice_date"]
     layers: list[list[str]] = [
         [f"trim({c}) AS r_{c}" for c in keys] + [stages[0] for stages in numeric_layers],
-        [f"CASE WHEN length(r_{c}) > 4 OR lower(r_{c}) NOT IN ({tokens}) THEN r_{c} END AS t_{c}" for c in keys]
+        [f"CASE WHEN length(r_{c}) > 4 OR NOT list_contains([{tokens}], lower(r_{c})) THEN r_{c} END AS t_{c}"
+         for c in keys]
         + [stages[1] for stages in numeric_layers] + [f"{_text_of(c)} AS t_{c}" for c in checked_text],
     ]
     for depth in range(2, 5):
@@ -450,12 +451,12 @@ def build_checked(
     repeated = con.execute("SELECT count(*) FROM repeated_invoices").fetchone()[0] > 0
     keep_text = "x.rule IS NOT NULL" + (
         " OR hash(x.r_invoice_no) IN (SELECT h FROM repeated_invoices)" if repeated else "")
-    text_cols = ", ".join(f"CASE WHEN {keep_text} THEN x.{c} END AS q_{c}" for c in inputs)
+    text_cols = ", ".join(f"CASE WHEN {keep_text} THEN x.{c} END AS q_{c}" if c in present
+                          else f"CAST(NULL AS VARCHAR) AS q_{c}" for c in inputs)
     con.execute(
         f"""
         CREATE OR REPLACE TABLE checked AS
         SELECT
-            x.ordinal,
             x.row_number,
             t_invoice_no AS invoice_no,
             CASE WHEN contains(t_customer_id, '.') THEN regexp_replace(t_customer_id, '^(\\d+)\\.0+$', '\\1')
