@@ -1,8 +1,14 @@
 """A lock object in the lake so only one analytics run (and so one compaction) works at a time.
 
-Taking the lock is a create-if-absent write: ``O_EXCL`` on a local folder, a conditional PUT
-(``If-None-Match: *``) on S3. A lock older than its timeout is treated as left behind by a crashed
-run and taken over, so a killed Lambda cannot block the nightly job for ever.
+Every step is one conditional write through Storage, so the lock never reaches into a backend's
+client and two runs can never both win:
+
+- take: ``create_if_absent`` (O_EXCL-style link on a folder, ``If-None-Match: *`` on S3);
+- take over a stale lock (older than its timeout: a crashed run, a killed Lambda): read it with its
+  ETag, then ``replace_if_unchanged`` on that ETag (``If-Match``). Two runs that both find it
+  stale race on the same ETag, and only one replace succeeds;
+- release: ``delete_if_unchanged`` on the ETag of the lock this run wrote, so a run whose lock was
+  taken over (it ran past the timeout) deletes nothing of the new holder's.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from retail_lake.layout import ANALYTICS_LOCK_KEY
-from retail_lake.storage import S3Storage, Storage
+from retail_lake.storage import Storage
 
 LOCK_KEY = ANALYTICS_LOCK_KEY
 
@@ -34,74 +40,62 @@ class LakeLock:
     def __post_init__(self) -> None:
         self.token = secrets.token_hex(8)
         self._held = False
+        self._etag: str | None = None  # the ETag of the lock object this run wrote
 
     def _body(self) -> bytes:
         return json.dumps(
             {"token": self.token, "holder": f"{socket.gethostname()}:{os.getpid()}", "acquired_at": time.time()}
         ).encode()
 
-    def _create(self) -> bool:
-        """Write the lock only if absent; True when this call created it."""
-        local = self.storage.local_path(self.key)
-        if local is not None:
-            local.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                fd = os.open(local, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                return False
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(self._body())
-            return True
-        if isinstance(self.storage, S3Storage):
-            from botocore.exceptions import ClientError
-
-            try:
-                self.storage.client.put_object(
-                    Bucket=self.storage.bucket, Key=self.storage._key(self.key), Body=self._body(), IfNoneMatch="*"
-                )
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
-                    return False
-                raise
-            return True
-        # Any other storage: write then read back; the last writer owns it.
-        if self.storage.exists(self.key):
-            return False
-        self.storage.write_bytes(self.key, self._body())
-        return self._owned()
-
-    def _current(self) -> dict | None:
+    def _current(self) -> tuple[dict | None, str | None]:
+        """(lock document or None when unreadable, its ETag); FileNotFoundError when there is none."""
+        data, etag = self.storage.read_if_changed(self.key, None)
         try:
-            return json.loads(self.storage.read_bytes(self.key))
-        except Exception:  # absent or half-written: treat as no readable lock
-            return None
+            doc = json.loads(data or b"")
+        except ValueError:  # half-written by a backend without atomic writes, or not ours: stale
+            doc = None
+        return (doc if isinstance(doc, dict) else None), etag
 
-    def _owned(self) -> bool:
-        current = self._current()
-        return bool(current and current.get("token") == self.token)
+    def _mine(self) -> str | None:
+        """The ETag of the lock object if it holds this run's token (after a write that returned True)."""
+        try:
+            doc, etag = self._current()
+        except FileNotFoundError:
+            return None
+        return etag if doc and doc.get("token") == self.token else None
 
     def acquire(self) -> None:
-        if self._create():
-            self._held = True
-            return
-        current = self._current()
-        age = time.time() - float(current.get("acquired_at", 0)) if current else self.stale_after_seconds + 1
-        if age <= self.stale_after_seconds:
-            holder = current.get("holder", "?") if current else "?"
-            raise AnalyticsBusyError(
-                f"another analytics run holds {self.key} (holder {holder}, {age:.0f}s ago); "
-                f"it is considered stale after {self.stale_after_seconds:.0f}s"
-            )
-        # Stale: remove it and race for it once more (only one creator can win).
-        self.storage.delete([self.key])
-        if not self._create():
+        for _ in range(3):  # the lock may vanish between the steps (its holder released it): retry
+            if self.storage.create_if_absent(self.key, self._body()):
+                self._took()
+                return
+            try:
+                current, etag = self._current()
+            except FileNotFoundError:
+                continue
+            age = time.time() - float(current.get("acquired_at", 0)) if current else self.stale_after_seconds + 1
+            if age <= self.stale_after_seconds:
+                holder = current.get("holder", "?") if current else "?"
+                raise AnalyticsBusyError(
+                    f"another analytics run holds {self.key} (holder {holder}, {age:.0f}s ago); "
+                    f"it is considered stale after {self.stale_after_seconds:.0f}s"
+                )
+            # Stale: take it over only if it is still the lock we judged (If-Match on its ETag).
+            if etag is not None and self.storage.replace_if_unchanged(self.key, self._body(), etag):
+                self._took()
+                return
             raise AnalyticsBusyError(f"another analytics run took over the stale lock {self.key}")
+        raise AnalyticsBusyError(f"the lock {self.key} kept changing; try again")
+
+    def _took(self) -> None:
         self._held = True
+        self._etag = self._mine()
 
     def release(self) -> None:
-        if self._held and self._owned():
-            self.storage.delete([self.key])
+        if self._held and self._etag is not None:
+            self.storage.delete_if_unchanged(self.key, self._etag)
         self._held = False
+        self._etag = None
 
     def __enter__(self) -> LakeLock:
         self.acquire()

@@ -53,6 +53,27 @@ class Storage(Protocol):
 
     def delete(self, keys: list[str]) -> None: ...
 
+    def create_if_absent(self, key: str, data: bytes) -> bool:
+        """Write ``data`` only if ``key`` does not exist; True when this call created it.
+
+        Atomic on every backend (O_EXCL-style link on a folder, ``If-None-Match: *`` on S3): of two
+        writers racing, exactly one gets True, and nobody ever sees a half-written object.
+        """
+        ...
+
+    def replace_if_unchanged(self, key: str, data: bytes, etag: str) -> bool:
+        """Replace ``key`` with ``data`` only if its ETag is still ``etag``; True when replaced.
+
+        False when the object changed or is gone. On S3 this is a PUT with ``If-Match``; on a folder,
+        a compare-and-swap under a lock file. Of two writers holding the same ETag, one wins.
+        """
+        ...
+
+    def delete_if_unchanged(self, key: str, etag: str) -> bool:
+        """Delete ``key`` only if its ETag is still ``etag`` (S3: DELETE with ``If-Match``); True when
+        deleted. Lets a lock's holder remove its own lock and never one a later holder took over."""
+        ...
+
     def local_path(self, key: str) -> Path | None:
         """The key's file on this machine when the storage is a local folder, else None."""
         ...

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -105,6 +108,61 @@ class LocalStorage:
     def delete(self, keys: list[str]) -> None:
         for key in keys:
             self._path(key).unlink(missing_ok=True)
+
+    # --- conditional writes (issue 10): create-if-absent and compare-and-swap -----------------------
+
+    def create_if_absent(self, key: str, data: bytes) -> bool:
+        """Write a temp file, then ``link`` it to the key: the link fails if the key exists (atomic on
+        POSIX, like O_EXCL) and the object is complete the moment it is visible."""
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                return False
+            except OSError as exc:
+                raise StorageError(f"creating {self.uri}/{key}: {exc}") from exc
+            return True
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+    def replace_if_unchanged(self, key: str, data: bytes, etag: str) -> bool:
+        target = self._path(key)
+        with self._key_lock(target):
+            if not self._etag_is(key, etag):
+                return False
+            self.write_bytes(key, data)
+            return True
+
+    def delete_if_unchanged(self, key: str, etag: str) -> bool:
+        target = self._path(key)
+        with self._key_lock(target):
+            if not self._etag_is(key, etag):
+                return False
+            target.unlink(missing_ok=True)
+            return True
+
+    def _etag_is(self, key: str, etag: str) -> bool:
+        try:
+            return self.stat(key).etag == etag
+        except FileNotFoundError:
+            return False
+
+    @contextlib.contextmanager
+    def _key_lock(self, target: Path) -> Iterator[None]:
+        """An exclusive ``flock`` on a hidden lock file beside the key (``.tmp-`` names are never
+        listed): compare-and-swap is atomic between threads and processes."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(target.parent / f".tmp-lock-{target.name}", os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
 
 def _etag(st: os.stat_result) -> str:

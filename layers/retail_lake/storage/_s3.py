@@ -123,7 +123,56 @@ class S3Storage:
             if resp.get("Errors"):
                 raise StorageError(f"delete failed for {len(resp['Errors'])} objects: {resp['Errors'][0]}")
 
+    # --- conditional writes (issue 10): S3's If-None-Match / If-Match -------------------------------
 
+    def create_if_absent(self, key: str, data: bytes) -> bool:
+        return self._conditional("create", key, lambda: self.client.put_object(
+            Bucket=self.bucket, Key=self._key(key), Body=data, IfNoneMatch="*"))
+
+    def replace_if_unchanged(self, key: str, data: bytes, etag: str) -> bool:
+        return self._conditional("replace", key, lambda: self.client.put_object(
+            Bucket=self.bucket, Key=self._key(key), Body=data, IfMatch=_quoted(etag)))
+
+    def delete_if_unchanged(self, key: str, etag: str) -> bool:
+        try:
+            return self._conditional("delete", key, lambda: self.client.delete_object(
+                Bucket=self.bucket, Key=self._key(key), IfMatch=_quoted(etag)))
+        except StorageError as exc:
+            if "NotImplemented" not in str(exc):
+                raise
+        # An endpoint without conditional deletes (LocalStack today; AWS S3 has them): compare, then
+        # delete. Not atomic there, which is why AWS's own If-Match is tried first.
+        try:
+            if self.stat(key).etag != etag.strip('"'):
+                return False
+        except FileNotFoundError:
+            return False
+        self.delete([key])
+        return True
+
+    def _conditional(self, action: str, key: str, call: Any) -> bool:
+        """True when S3 applied the write; False when its precondition failed (412), a concurrent
+        conditional write won (409 ConditionalRequestConflict) or, for replace/delete, the key is
+        gone; StorageError for anything else (network, throttling, a missing bucket)."""
+        try:
+            call()
+        except Exception as exc:
+            response = getattr(exc, "response", None) or {}
+            code = str(response.get("Error", {}).get("Code", ""))
+            status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in _CONDITION_LOST or status in (409, 412):
+                return False
+            if action != "create" and (code in _MISSING_CODES or status == 404):
+                return False
+            raise StorageError(f"{action} {self.uri}/{key} (conditional): {exc}") from exc
+        return True
+
+
+def _quoted(etag: str) -> str:
+    return '"' + etag.strip('"') + '"'
+
+
+_CONDITION_LOST = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
 _MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
