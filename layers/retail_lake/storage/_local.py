@@ -155,13 +155,24 @@ class LocalStorage:
     @contextlib.contextmanager
     def _key_lock(self, target: Path) -> Iterator[None]:
         """An exclusive ``flock`` on a hidden lock file beside the key (``.tmp-`` names are never
-        listed): compare-and-swap is atomic between threads and processes."""
+        listed): compare-and-swap is atomic between threads and processes. The file exists only
+        while held: it is unlinked before it is unlocked, and a waiter that then wins the lock on
+        the unlinked file sees another inode at the path and tries again."""
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(target.parent / f".tmp-lock-{target.name}", os.O_CREAT | os.O_RDWR, 0o644)
-        try:
+        path = target.parent / f".tmp-lock-{target.name}"
+        while True:
+            fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
             fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        try:
             yield
         finally:
+            path.unlink(missing_ok=True)
             os.close(fd)
 
 

@@ -59,6 +59,7 @@ def test_replace_if_unchanged_has_one_winner_per_etag(tmp_path):
     assert storage.read_bytes("k") == f"v{results.index(True) + 1}".encode()
     assert storage.replace_if_unchanged("k", b"late", etag) is False  # the ETag moved on
     assert storage.replace_if_unchanged("missing", b"x", etag) is False
+    assert not list(tmp_path.rglob(".tmp-*"))  # no lock or temp file left in the lake
 
 
 def test_delete_if_unchanged_deletes_only_that_version(tmp_path):
