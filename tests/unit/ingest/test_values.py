@@ -295,3 +295,15 @@ def test_gzip_in_legacy_encoding(tmp_path, lake):
     result = ingest_file(path, str(lake))
     assert query(lake, "SELECT shopping_mall FROM sales") == [("Çevahir",)]
     assert result.rows_accepted == 1
+
+
+def test_generated_messy_file_is_quarantined_exactly_as_the_generator_counts(tmp_path, lake):
+    """The generator's injected bad rows (bad dates incl. dd/13/yyyy, 'TL600.16'-style prices, ...)
+    are exactly what ingest quarantines: the value rules neither miss one nor refuse a good row."""
+    from retail_lake.generate import generate
+
+    summary = generate(tmp_path / "messy.csv", rows=6000, customers=1500, seed=11, messy=0.08, with_costs=True)
+    result = ingest_file(tmp_path / "messy.csv", str(lake))
+    assert result.rows_quarantined == summary.expected_quarantined
+    assert result.rows_accepted == summary.expected_accepted
+    assert "dates read as day/month/year" in result.notes
