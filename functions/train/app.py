@@ -47,9 +47,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         models = detail.get("models") or None
         if models is not None and (isinstance(models, str) or not isinstance(models, list)):
             raise ValueError(f"detail.models must be a list of model names, not {models!r}")
-        results = train(settings.lake, models, clv_horizon_days=_int_or_none(detail, "clv_horizon_days"),
-                        forecast_weeks=_int_or_none(detail, "forecast_weeks"), settings=settings,
-                        progress=logger.info)
+        results = train(
+            settings.lake,
+            models,
+            clv_horizon_days=_int_or_none(detail, "clv_horizon_days"),
+            forecast_weeks=_int_or_none(detail, "forecast_weeks"),
+            settings=settings,
+            progress=logger.info,
+        )
     except EmptyLakeError as exc:
         logger.warning(str(exc))
         return {"status": "skipped", "message": str(exc), "models": []}
@@ -64,6 +69,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     }
     logger.info("training run finished", extra=summary)
     if summary["status"] != "succeeded":
-        raise TrainingFailed(f"training run {summary['version']}: "
-                             + "; ".join(f"{r.model}: {r.reason}" for r in results if not r.ok))
+        raise TrainingFailed(
+            f"training run {summary['version']}: " + "; ".join(f"{r.model}: {r.reason}" for r in results if not r.ok)
+        )
     return summary

@@ -16,13 +16,25 @@ from typing import Any
 
 from retail_lake.models._types import MODEL_NAMES, ModelResult, TrainConfig
 
-__all__ = ["MODEL_NAMES", "EmptyLakeError", "ModelResult", "TrainConfig", "code_version", "config_from_settings",
-           "format_summary", "train"]
+__all__ = [
+    "MODEL_NAMES",
+    "EmptyLakeError",
+    "ModelResult",
+    "TrainConfig",
+    "code_version",
+    "config_from_settings",
+    "format_summary",
+    "train",
+]
 
 # Resolved on first use, so that ``import retail_lake.models.cli`` (every CLI call) loads only _types.
-_LAZY = {"EmptyLakeError": "retail_lake.models._data", "code_version": "retail_lake.models._runner",
-         "config_from_settings": "retail_lake.models._runner", "format_summary": "retail_lake.models._runner",
-         "train": "retail_lake.models._runner"}
+_LAZY = {
+    "EmptyLakeError": "retail_lake.models._data",
+    "code_version": "retail_lake.models._runner",
+    "config_from_settings": "retail_lake.models._runner",
+    "format_summary": "retail_lake.models._runner",
+    "train": "retail_lake.models._runner",
+}
 
 
 def __getattr__(name: str) -> Any:

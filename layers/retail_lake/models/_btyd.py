@@ -32,7 +32,11 @@ __all__ = ["BetaGeo", "FitReport", "GammaGamma", "fit_with_retries"]
 
 # Retry ladder for fits that do not converge: an L2 penalty on the log-parameters pulls them towards 1.
 PENALTIES = (0.0, 0.001, 0.01, 0.1, 1.0)
-_LOG_BOUND = 15.0  # |log parameter| beyond this counts as running off to 0 or infinity
+_LOG_BOUND = 15.0  # the optimiser's box on log-parameters
+# A parameter beyond 1e-4 .. 1e4 (time in weeks, money in units of the mean spend) means the likelihood is
+# flat in that direction (e.g. nobody bought twice, so dropout cannot be told from a low rate): the fit is
+# treated as not converged and retried with a penalty, which keeps the parameters finite and sensible.
+_RUNAWAY = 9.2
 
 
 @dataclass
@@ -50,8 +54,9 @@ class FitReport:
         return asdict(self)
 
 
-def fit_with_retries(objective, n_params: int, penalties: tuple[float, ...] = PENALTIES,
-                     start: np.ndarray | None = None) -> tuple[np.ndarray, FitReport]:
+def fit_with_retries(
+    objective, n_params: int, penalties: tuple[float, ...] = PENALTIES, start: np.ndarray | None = None
+) -> tuple[np.ndarray, FitReport]:
     """Minimise ``objective(theta) -> mean negative log-likelihood`` over log-parameters.
 
     An attempt counts as converged when the optimiser says so, the value is finite and no parameter ran
@@ -65,23 +70,32 @@ def fit_with_retries(objective, n_params: int, penalties: tuple[float, ...] = PE
     value = float("nan")
     message = ""
     for attempt, penalty in enumerate(penalties, start=1):
+
         def penalised(t: np.ndarray, penalty: float = penalty) -> float:
             v = objective(t)
             return float(v + penalty * np.sum(t * t)) if np.isfinite(v) else 1e300
 
-        result = optimize.minimize(penalised, x0, method="L-BFGS-B", bounds=bounds,
-                                   options={"maxiter": 500, "gtol": 1e-8})
+        result = optimize.minimize(
+            penalised, x0, method="L-BFGS-B", bounds=bounds, options={"maxiter": 500, "gtol": 1e-8}
+        )
         theta = result.x
         value = float(objective(theta))
-        at_bound = bool(np.any(np.abs(theta) >= _LOG_BOUND - 0.1))
+        at_bound = bool(np.any(np.abs(theta) > _RUNAWAY))
         ok = bool(result.success) and np.isfinite(value) and not at_bound
         message = str(result.message) if not at_bound else "a parameter ran off to 0 or infinity"
-        tried.append({"penalizer": penalty, "converged": ok, "message": message,
-                      "neg_log_likelihood": value if np.isfinite(value) else None})
+        tried.append(
+            {
+                "penalizer": penalty,
+                "converged": ok,
+                "message": message,
+                "neg_log_likelihood": value if np.isfinite(value) else None,
+            }
+        )
         if ok:
             return theta, FitReport(True, penalty, attempt, -value, message, tried)
-    return theta, FitReport(False, penalties[-1], len(penalties), -value if np.isfinite(value) else float("nan"),
-                            message, tried)
+    return theta, FitReport(
+        False, penalties[-1], len(penalties), -value if np.isfinite(value) else float("nan"), message, tried
+    )
 
 
 def _as_arrays(*values: Any) -> list[np.ndarray]:
@@ -110,8 +124,9 @@ class BetaGeo:
     # -- likelihood ------------------------------------------------------------------------------
 
     @staticmethod
-    def log_likelihood_terms(params: tuple[float, float, float, float], x: Any, t_x: Any, T: Any,
-                             variant: str = "bgnbd") -> np.ndarray:
+    def log_likelihood_terms(
+        params: tuple[float, float, float, float], x: Any, t_x: Any, T: Any, variant: str = "bgnbd"
+    ) -> np.ndarray:
         """Each customer's log-likelihood (FHL 2005 eq. 6; Batislam et al. 2007 for MBG/NBD)."""
         r, alpha, a, b = params
         x, t_x, T = _as_arrays(x, t_x, T)
@@ -130,8 +145,7 @@ class BetaGeo:
     def log_likelihood(self, x: Any, t_x: Any, T: Any) -> float:
         return float(np.sum(self.log_likelihood_terms((self.r, self.alpha, self.a, self.b), x, t_x, T, self.variant)))
 
-    def fit(self, x: Any, t_x: Any, T: Any, weights: Any = None,
-            penalties: tuple[float, ...] = PENALTIES) -> BetaGeo:
+    def fit(self, x: Any, t_x: Any, T: Any, weights: Any = None, penalties: tuple[float, ...] = PENALTIES) -> BetaGeo:
         """Maximum likelihood on log-parameters; retried with a penalty when it does not converge."""
         x, t_x, T = _as_arrays(x, t_x, T)
         w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
@@ -149,9 +163,14 @@ class BetaGeo:
 
     # -- predictions -----------------------------------------------------------------------------
 
+    @property
+    def _a(self) -> float:
+        """a, kept off 1: the closed forms divide by a - 1 (their limit there is finite)."""
+        return self.a if abs(self.a - 1.0) > 1e-6 else 1.0 + 1e-6
+
     def expected_transactions(self, t: Any) -> np.ndarray:
         """E[X(t)]: repeat purchases in (0, t] of a customer who just made a first purchase."""
-        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        r, alpha, a, b = self.r, self.alpha, self._a, self.b
         t = np.asarray(t, dtype=float)
         if self.variant == "bgnbd":
             return (a + b - 1) / (a - 1) * (1 - special.hyp2f1(r, a - 1, a + b - 1, -t / alpha))
@@ -172,7 +191,7 @@ class BetaGeo:
 
     def conditional_expected_transactions(self, t: Any, x: Any, t_x: Any, T: Any) -> np.ndarray:
         """E[Y(t) | x, t_x, T]: purchases in (T, T + t] (FHL 2005 eq. 10; MBG/NBD analogue)."""
-        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        r, alpha, a, b = self.r, self.alpha, self._a, self.b
         t, x, t_x, T = _as_arrays(t, x, t_x, T)
         c = a + b + x - 1 if self.variant == "bgnbd" else a + b + x
         # (1-z)^(r+x) 2F1(r+x, b+x(+1); c; z) with z = t/(alpha+T+t), after Pfaff's transformation.
@@ -206,8 +225,15 @@ class GammaGamma:
         p, q, v = params
         n, m = _as_arrays(n, mean_value)
         px = p * n
-        return (special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(v)
-                + (px - 1) * np.log(m) + px * np.log(n) - (px + q) * np.log(v + n * m))
+        return (
+            special.gammaln(px + q)
+            - special.gammaln(px)
+            - special.gammaln(q)
+            + q * np.log(v)
+            + (px - 1) * np.log(m)
+            + px * np.log(n)
+            - (px + q) * np.log(v + n * m)
+        )
 
     def log_likelihood(self, n: Any, mean_value: Any) -> float:
         return float(np.sum(self.log_likelihood_terms((self.p, self.q, self.v), n, mean_value)))

@@ -25,29 +25,55 @@ from typing import Any
 
 import numpy as np
 
-from retail_lake.models._btyd import BetaGeo, GammaGamma
+from retail_lake.models._btyd import PENALTIES, BetaGeo, GammaGamma
 from retail_lake.models._data import TrainingData
 from retail_lake.models._features import customer_windows
 from retail_lake.models._types import Columns, TrainConfig, Trained, fit_threads
 
 __all__ = ["FEATURES", "evaluate", "plan_windows", "train_clv"]
 
-FEATURES = ["recency_days", "tenure_days", "purchase_days", "invoices", "monetary", "avg_day_spend",
-            "max_day_spend", "spend_recent", "days_recent", "spend_previous", "category_breadth", "stores",
-            "age", "female", "btyd_expected", "btyd_p_alive", "gg_expected_value"]
+FEATURES = [
+    "recency_days",
+    "tenure_days",
+    "purchase_days",
+    "invoices",
+    "monetary",
+    "avg_day_spend",
+    "max_day_spend",
+    "spend_recent",
+    "days_recent",
+    "spend_previous",
+    "category_breadth",
+    "stores",
+    "age",
+    "female",
+    "btyd_expected",
+    "btyd_p_alive",
+    "gg_expected_value",
+]
 MIN_TRAIN_ROWS = 30
 MIN_HISTORY_DAYS = 3
+MIN_REPEATERS = 30  # fewer repeat customers than this: BTYD fits are penalised from the start
 
 
 def plan_windows(first: date, last: date, horizon_days: int, max_training_windows: int) -> dict[str, Any]:
     """The validation window, training cut-offs and serving cut-offs the lake's history allows."""
     history = (last - first).days
     window = min(horizon_days, history // 3)
-    plan: dict[str, Any] = {"history_days": history, "horizon_days": horizon_days, "window_days": window,
-                            "first_date": first, "last_date": last}
+    plan: dict[str, Any] = {
+        "history_days": history,
+        "horizon_days": horizon_days,
+        "window_days": window,
+        "first_date": first,
+        "last_date": last,
+    }
     if history < MIN_HISTORY_DAYS or window < 1:
-        plan.update(validation=None, training_cutoffs=[], serving_cutoffs=[],
-                    note=f"{history} day(s) of history: too short to hold out a validation window")
+        plan.update(
+            validation=None,
+            training_cutoffs=[],
+            serving_cutoffs=[],
+            note=f"{history} day(s) of history: too short to hold out a validation window",
+        )
         return plan
     val_cutoff = last - timedelta(days=window)
     training = [val_cutoff - timedelta(days=window * k) for k in range(1, max_training_windows + 1)]
@@ -55,12 +81,15 @@ def plan_windows(first: date, last: date, horizon_days: int, max_training_window
     serving = [val_cutoff, *training[:-1]] if training else [val_cutoff]
     plan.update(
         validation={"cutoff": val_cutoff, "start": val_cutoff + timedelta(days=1), "end": last},
-        training_cutoffs=training, serving_cutoffs=serving,
+        training_cutoffs=training,
+        serving_cutoffs=serving,
         extrapolation="none" if window >= horizon_days else "mbgnbd_ratio",
     )
     if window < horizon_days:
-        plan["note"] = (f"history of {history} days allows a {window}-day validation window; predictions for "
-                        f"{horizon_days} days extrapolate the {window}-day model by MBG/NBD expected purchases")
+        plan["note"] = (
+            f"history of {history} days allows a {window}-day validation window; predictions for "
+            f"{horizon_days} days extrapolate the {window}-day model by MBG/NBD expected purchases"
+        )
     return plan
 
 
@@ -104,19 +133,31 @@ def _btyd_inputs(cols: dict[str, np.ndarray], sel: np.ndarray) -> tuple[np.ndarr
     return x, cols["active_days"][sel] / 7.0, cols["tenure_days"][sel] / 7.0
 
 
-def _fit_btyd(cols: dict[str, np.ndarray], sel: np.ndarray, window_days: float, cfg: TrainConfig,
-              variant: str = "mbgnbd") -> _Btyd:
+def _fit_btyd(
+    cols: dict[str, np.ndarray], sel: np.ndarray, window_days: float, cfg: TrainConfig, variant: str = "mbgnbd"
+) -> _Btyd:
     """MBG/NBD (or BG/NBD) + Gamma-Gamma fitted on a seeded sample of the customers at one cut-off."""
     x, t_x, T = _btyd_inputs(cols, sel)
     rng = np.random.default_rng(cfg.seed)
-    idx = (np.arange(x.size) if x.size <= cfg.btyd_sample
-           else np.sort(rng.choice(x.size, cfg.btyd_sample, replace=False)))
-    model = BetaGeo(variant=variant).fit(x[idx], t_x[idx], T[idx])
+    idx = (
+        np.arange(x.size) if x.size <= cfg.btyd_sample else np.sort(rng.choice(x.size, cfg.btyd_sample, replace=False))
+    )
+    # With little repeat data the likelihood is nearly flat (one month of history: almost nobody has come
+    # back yet) and its maximum says "everyone churned at once"; a weak penalty from the start keeps the
+    # parameters near a neutral prior instead. The ladder and the outcome are in metrics.json.
+    repeaters = int(np.sum(x[idx] > 0))
+    penalties = PENALTIES if repeaters >= MIN_REPEATERS else tuple(p for p in PENALTIES if p >= 0.01)
+    model = BetaGeo(variant=variant).fit(x[idx], t_x[idx], T[idx], penalties=penalties)
     mean_spend = cols["avg_day_spend"][sel]
-    gamma = GammaGamma().fit(x[idx] + 1, mean_spend[idx])
+    gamma = GammaGamma().fit(x[idx] + 1, mean_spend[idx], penalties=penalties)
     expected = np.maximum(np.nan_to_num(model.conditional_expected_transactions(window_days / 7.0, x, t_x, T)), 0.0)
-    return _Btyd(model, gamma, expected, model.probability_alive(x, t_x, T),
-                 np.maximum(gamma.conditional_expected_value(x + 1, mean_spend), 0.0))
+    return _Btyd(
+        model,
+        gamma,
+        expected,
+        model.probability_alive(x, t_x, T),
+        np.maximum(gamma.conditional_expected_value(x + 1, mean_spend), 0.0),
+    )
 
 
 def _matrix(cols: dict[str, np.ndarray], sel: np.ndarray, btyd: _Btyd) -> np.ndarray:
@@ -125,16 +166,26 @@ def _matrix(cols: dict[str, np.ndarray], sel: np.ndarray, btyd: _Btyd) -> np.nda
 
 
 def _xgb_params(cfg: TrainConfig, rows: int) -> dict[str, Any]:
-    return {"objective": "reg:tweedie", "tweedie_variance_power": 1.3, "max_depth": 5, "eta": 0.05,
-            "subsample": 0.8, "colsample_bytree": 0.8, "min_child_weight": float(min(20.0, max(1.0, rows / 200))),
-            "tree_method": "hist", "seed": cfg.seed, "nthread": fit_threads(cfg, rows)}
+    return {
+        "objective": "reg:tweedie",
+        "tweedie_variance_power": 1.3,
+        "max_depth": 5,
+        "eta": 0.05,
+        "subsample": 0.8,
+        "colsample_bytree": 0.8,
+        "min_child_weight": float(min(20.0, max(1.0, rows / 200))),
+        "tree_method": "hist",
+        "seed": cfg.seed,
+        "nthread": fit_threads(cfg, rows),
+    }
 
 
 def _fit_xgb(x: np.ndarray, y: np.ndarray, cfg: TrainConfig):
     import xgboost as xgb
 
-    return xgb.train(_xgb_params(cfg, len(y)), xgb.DMatrix(x, label=y, feature_names=FEATURES),
-                     num_boost_round=cfg.clv_xgb_rounds)
+    return xgb.train(
+        _xgb_params(cfg, len(y)), xgb.DMatrix(x, label=y, feature_names=FEATURES), num_boost_round=cfg.clv_xgb_rounds
+    )
 
 
 def _predict_xgb(booster, x: np.ndarray) -> np.ndarray:
@@ -158,8 +209,10 @@ def train_clv(data: TrainingData, cfg: TrainConfig, progress=None) -> Trained:
     if plan["validation"]:
         cutoffs.append(plan["validation"]["cutoff"])
     cutoffs.append(last)  # serving features (the target columns are empty there)
-    say(f"clv: history {plan['history_days']} days, horizon {horizon}, validation window {plan['window_days']} "
-        f"days, {len(plan['training_cutoffs'])} training window(s)")
+    say(
+        f"clv: history {plan['history_days']} days, horizon {horizon}, validation window {plan['window_days']} "
+        f"days, {len(plan['training_cutoffs'])} training window(s)"
+    )
     cols = customer_windows(data.con, cutoffs, window)
     k_of = {c: k for k, c in enumerate(cutoffs)}
     serve_sel = cols["k"] == k_of[last]
@@ -167,8 +220,9 @@ def train_clv(data: TrainingData, cfg: TrainConfig, progress=None) -> Trained:
     # Serving-time BTYD (all history): probability alive, expected purchases over the window and horizon.
     serve_btyd = _fit_btyd(cols, serve_sel, window, cfg)
     x_s, tx_s, T_s = _btyd_inputs(cols, serve_sel)
-    expected_h = np.maximum(np.nan_to_num(serve_btyd.model.conditional_expected_transactions(horizon / 7.0, x_s, tx_s,
-                                                                                             T_s)), 0.0)
+    expected_h = np.maximum(
+        np.nan_to_num(serve_btyd.model.conditional_expected_transactions(horizon / 7.0, x_s, tx_s, T_s)), 0.0
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         extrapolate = np.where(serve_btyd.expected > 0, expected_h / serve_btyd.expected, horizon / window)
     if window >= horizon:
@@ -199,17 +253,35 @@ def train_clv(data: TrainingData, cfg: TrainConfig, progress=None) -> Trained:
             return table(spend, name)
         return table(expected_h * serve_btyd.value, "mbgnbd_gg")
 
-    metrics: dict[str, Any] = {"btyd_serving": {"mbgnbd": serve_btyd.model.to_dict(),
-                                                "gamma_gamma": serve_btyd.gamma.to_dict()}}
+    metrics: dict[str, Any] = {
+        "btyd_serving": {"mbgnbd": serve_btyd.model.to_dict(), "gamma_gamma": serve_btyd.gamma.to_dict()}
+    }
     snapshot = {f: _matrix(cols, serve_sel, serve_btyd)[:, i] for i, f in enumerate(FEATURES)}
     windows = {**plan, "validation": plan["validation"]}
-    common = dict(model="clv", table="customer_clv", metric_name="rmse", higher_is_better=False,
-                  windows=windows, features=list(FEATURES), feature_snapshot=snapshot)
+    common = dict(
+        model="clv",
+        table="customer_clv",
+        metric_name="rmse",
+        higher_is_better=False,
+        windows=windows,
+        features=list(FEATURES),
+        feature_snapshot=snapshot,
+    )
 
     if not plan["validation"]:
-        return Trained(**common, metric_value=None, baseline_name="mbgnbd_gg", baseline_value=None,
-                       candidate_name="xgboost", unavailable=plan["note"], metrics=metrics, artefacts={},
-                       rows_trained=0, candidate_rows=None, baseline_rows=lambda: serve_baseline("mbgnbd_gg"))
+        return Trained(
+            **common,
+            metric_value=None,
+            baseline_name="mbgnbd_gg",
+            baseline_value=None,
+            candidate_name="xgboost",
+            unavailable=plan["note"],
+            metrics=metrics,
+            artefacts={},
+            rows_trained=0,
+            candidate_rows=None,
+            baseline_rows=lambda: serve_baseline("mbgnbd_gg"),
+        )
 
     # --- validation: baselines and candidates on customers known at the validation cut-off ------------
     val_sel = cols["k"] == k_of[plan["validation"]["cutoff"]]
@@ -221,32 +293,54 @@ def train_clv(data: TrainingData, cfg: TrainConfig, progress=None) -> Trained:
         "bgnbd_gg": evaluate(val_classic.spend(), actual),
         "mbgnbd_gg": evaluate(val_btyd.spend(), actual),
     }
-    window_revenue = float(data.con.execute(
-        "SELECT CAST(coalesce(sum(spend), 0) AS DOUBLE) FROM customer_days WHERE day > ? AND day <= ?",
-        [plan["validation"]["cutoff"], last]).fetchone()[0])
-    metrics.update({
-        "validation": {"customers": int(val_sel.sum()), "window_revenue": window_revenue,
-                       "known_customer_share": (float(actual.sum()) / window_revenue) if window_revenue else None},
-        "baselines": baselines,
-        "btyd_validation": {"mbgnbd": val_btyd.model.to_dict(), "bgnbd": val_classic.model.to_dict(),
-                            "gamma_gamma": val_btyd.gamma.to_dict()},
-    })
+    window_revenue = float(
+        data.con.execute(
+            "SELECT CAST(coalesce(sum(spend), 0) AS DOUBLE) FROM customer_days WHERE day > ? AND day <= ?",
+            [plan["validation"]["cutoff"], last],
+        ).fetchone()[0]
+    )
+    metrics.update(
+        {
+            "validation": {
+                "customers": int(val_sel.sum()),
+                "window_revenue": window_revenue,
+                "known_customer_share": (float(actual.sum()) / window_revenue) if window_revenue else None,
+            },
+            "baselines": baselines,
+            "btyd_validation": {
+                "mbgnbd": val_btyd.model.to_dict(),
+                "bgnbd": val_classic.model.to_dict(),
+                "gamma_gamma": val_btyd.gamma.to_dict(),
+            },
+        }
+    )
     usable = {k: v["rmse"] for k, v in baselines.items() if v["rmse"] is not None}
     baseline_name = min(usable, key=lambda k: (usable[k], k)) if usable else "mbgnbd_gg"
     baseline_value = usable.get(baseline_name)
     for name, fit in (("mbgnbd", val_btyd), ("bgnbd", val_classic)):
         if fit.model.report and not fit.model.report.converged:
-            say(f"clv: {name} fit did not converge after {fit.model.report.attempts} attempts "
-                f"(penalizer {fit.model.report.penalizer}): {fit.model.report.message}")
+            say(
+                f"clv: {name} fit did not converge after {fit.model.report.attempts} attempts "
+                f"(penalizer {fit.model.report.penalizer}): {fit.model.report.message}"
+            )
 
     train_parts = [(c, cols["k"] == k_of[c]) for c in plan["training_cutoffs"]]
     train_rows = int(sum(s.sum() for _, s in train_parts))
     if train_rows < MIN_TRAIN_ROWS:
         reason = f"too few customers to train on ({train_rows} rows in the training windows; need {MIN_TRAIN_ROWS})"
-        return Trained(**common, metric_value=None, baseline_name=baseline_name, baseline_value=baseline_value,
-                       candidate_name="xgboost", unavailable=reason, metrics=metrics, artefacts={},
-                       rows_trained=train_rows, candidate_rows=None,
-                       baseline_rows=lambda: serve_baseline(baseline_name))
+        return Trained(
+            **common,
+            metric_value=None,
+            baseline_name=baseline_name,
+            baseline_value=baseline_value,
+            candidate_name="xgboost",
+            unavailable=reason,
+            metrics=metrics,
+            artefacts={},
+            rows_trained=train_rows,
+            candidate_rows=None,
+            baseline_rows=lambda: serve_baseline(baseline_name),
+        )
 
     fitted: dict[date, _Btyd] = {plan["validation"]["cutoff"]: val_btyd}
 
@@ -263,13 +357,18 @@ def train_clv(data: TrainingData, cfg: TrainConfig, progress=None) -> Trained:
     x_train, y_train = stacked(train_parts)
     booster = _fit_xgb(x_train, y_train, cfg)
     xgb_val = _predict_xgb(booster, _matrix(cols, val_sel, val_btyd))
-    candidates = {"xgboost": evaluate(xgb_val, actual),
-                  "blend": evaluate(0.5 * xgb_val + 0.5 * val_btyd.spend(), actual)}
+    candidates = {
+        "xgboost": evaluate(xgb_val, actual),
+        "blend": evaluate(0.5 * xgb_val + 0.5 * val_btyd.spend(), actual),
+    }
     metrics["candidates"] = candidates
     candidate = min(candidates, key=lambda k: (candidates[k]["rmse"], k))
     metric_value = candidates[candidate]["rmse"]
-    say(f"clv: {candidate} rmse {metric_value:.4g} vs {baseline_name} {baseline_value:.4g}"
-        if baseline_value is not None else f"clv: {candidate} rmse {metric_value:.4g}")
+    say(
+        f"clv: {candidate} rmse {metric_value:.4g} vs {baseline_name} {baseline_value:.4g}"
+        if baseline_value is not None
+        else f"clv: {candidate} rmse {metric_value:.4g}"
+    )
 
     # --- the served model: refitted on the latest windows, predicting from the lake's last date -----
     serve_parts = [(c, cols["k"] == k_of[c]) for c in plan["serving_cutoffs"]]
@@ -281,21 +380,39 @@ def train_clv(data: TrainingData, cfg: TrainConfig, progress=None) -> Trained:
     served = xgb_serve if candidate == "xgboost" else 0.5 * xgb_serve + 0.5 * btyd_serve
     importance = final.get_score(importance_type="gain")
     metrics["feature_importance_gain"] = {f: float(importance.get(f, 0.0)) for f in FEATURES}
-    params = {"kind": candidate, "window_days": window, "horizon_days": horizon, "features": FEATURES,
-              "blend_weight": 0.5 if candidate == "blend" else 1.0, "xgb_params": _xgb_params(cfg, len(y_final)),
-              "rounds": cfg.clv_xgb_rounds, "btyd": serve_btyd.model.to_dict(),
-              "gamma_gamma": serve_btyd.gamma.to_dict()}
+    params = {
+        "kind": candidate,
+        "window_days": window,
+        "horizon_days": horizon,
+        "features": FEATURES,
+        "blend_weight": 0.5 if candidate == "blend" else 1.0,
+        "xgb_params": _xgb_params(cfg, len(y_final)),
+        "rounds": cfg.clv_xgb_rounds,
+        "btyd": serve_btyd.model.to_dict(),
+        "gamma_gamma": serve_btyd.gamma.to_dict(),
+    }
     rows_trained = train_rows + len(y_final)
 
     def rescore(storage, prefix: str) -> Columns | None:
         return _rescore(storage, prefix, cols, serve_sel, serve_btyd, expected_h, extrapolate, window, table)
 
-    return Trained(**common, metric_value=metric_value, baseline_name=baseline_name, baseline_value=baseline_value,
-                   candidate_name=candidate, unavailable=None, metrics=metrics,
-                   artefacts={"model.json": bytes(final.save_raw("json")),
-                              "params.json": json.dumps(params, indent=1, default=str).encode()},
-                   rows_trained=rows_trained, candidate_rows=lambda: table(served, candidate),
-                   baseline_rows=lambda: serve_baseline(baseline_name), rescore=rescore)
+    return Trained(
+        **common,
+        metric_value=metric_value,
+        baseline_name=baseline_name,
+        baseline_value=baseline_value,
+        candidate_name=candidate,
+        unavailable=None,
+        metrics=metrics,
+        artefacts={
+            "model.json": bytes(final.save_raw("json")),
+            "params.json": json.dumps(params, indent=1, default=str).encode(),
+        },
+        rows_trained=rows_trained,
+        candidate_rows=lambda: table(served, candidate),
+        baseline_rows=lambda: serve_baseline(baseline_name),
+        rescore=rescore,
+    )
 
 
 def _rescore(storage, prefix: str, cols, serve_sel, serve_btyd: _Btyd, expected_h, extrapolate, window, table):

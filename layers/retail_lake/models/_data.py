@@ -45,15 +45,19 @@ class TrainingData:
         return (self.last_date - self.first_date).days
 
     def describe(self) -> dict[str, Any]:
-        return {"snapshot_id": self.snapshot_id, "rows": self.rows, "customers": self.customers,
-                "first_date": self.first_date.isoformat(), "last_date": self.last_date.isoformat(),
-                "source_files": self.source_files}
+        return {
+            "snapshot_id": self.snapshot_id,
+            "rows": self.rows,
+            "customers": self.customers,
+            "first_date": self.first_date.isoformat(),
+            "last_date": self.last_date.isoformat(),
+            "source_files": self.source_files,
+        }
 
 
 def snapshot_id(storage: Storage) -> tuple[str, int]:
     """sha256 (first 16 hex) of the curated sales keys and ETags: the same files give the same id."""
-    listing = sorted((o.key, o.etag or str(o.size)) for o in storage.list(SALES_PREFIX)
-                     if o.key.endswith(".parquet"))
+    listing = sorted((o.key, o.etag or str(o.size)) for o in storage.list(SALES_PREFIX) if o.key.endswith(".parquet"))
     return hashlib.sha256(repr(listing).encode()).hexdigest()[:16], len(listing)
 
 
@@ -74,7 +78,8 @@ def load_training_data(storage: Storage, settings: Settings) -> TrainingData:
         WHERE customer_id IS NOT NULL AND invoice_date IS NOT NULL AND price IS NOT NULL
     """)
     rows, customers, first, last = con.execute(
-        "SELECT count(*), count(DISTINCT customer_id), min(day), max(day) FROM lines").fetchone()
+        "SELECT count(*), count(DISTINCT customer_id), min(day), max(day) FROM lines"
+    ).fetchone()
     if not rows:
         con.close()
         raise EmptyLakeError("the lake has no sales yet: ingest a sales file first (retail-lake ingest FILE)")

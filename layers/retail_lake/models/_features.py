@@ -21,8 +21,15 @@ if TYPE_CHECKING:
 
 __all__ = ["SEGMENTATION_FEATURES", "customer_windows", "prepare", "segmentation_features", "weekly_revenue"]
 
-SEGMENTATION_FEATURES = ("recency_days", "frequency", "monetary", "tenure_days", "days_between_purchases",
-                         "category_breadth", "avg_basket")
+SEGMENTATION_FEATURES = (
+    "recency_days",
+    "frequency",
+    "monetary",
+    "tenure_days",
+    "days_between_purchases",
+    "category_breadth",
+    "avg_basket",
+)
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
@@ -59,8 +66,9 @@ def _cutoffs_sql(cutoffs: Sequence[date]) -> str:
     return f"SELECT * FROM (VALUES {rows}) AS t(k, cutoff)"
 
 
-def customer_windows(con: duckdb.DuckDBPyConnection, cutoffs: Sequence[date], window_days: int,
-                     with_target: bool = True) -> dict[str, np.ndarray]:
+def customer_windows(
+    con: duckdb.DuckDBPyConnection, cutoffs: Sequence[date], window_days: int, with_target: bool = True
+) -> dict[str, np.ndarray]:
     """One row per (cut-off k, customer known at that cut-off), ordered by k then customer_id.
 
     History columns use purchases on or before the cut-off; ``target_spend``/``target_purchases`` are
@@ -68,14 +76,20 @@ def customer_windows(con: duckdb.DuckDBPyConnection, cutoffs: Sequence[date], wi
     same way (0 for customers who did not come back).
     """
     w = int(window_days)
-    target_cols = (", CAST(coalesce(t.target_spend, 0) AS DOUBLE) AS target_spend, "
-                   "coalesce(t.target_purchases, 0) AS target_purchases")
-    target_join = f"""
+    target_cols = (
+        ", CAST(coalesce(t.target_spend, 0) AS DOUBLE) AS target_spend, "
+        "coalesce(t.target_purchases, 0) AS target_purchases"
+    )
+    target_join = (
+        f"""
         LEFT JOIN (
             SELECT c.k, d.customer_id, sum(d.spend) AS target_spend, count(*) AS target_purchases
             FROM customer_days d JOIN cut c ON d.day > c.cutoff AND d.day <= c.cutoff + {w}
             GROUP BY c.k, d.customer_id
-        ) t ON t.k = h.k AND t.customer_id = h.customer_id""" if with_target else ""
+        ) t ON t.k = h.k AND t.customer_id = h.customer_id"""
+        if with_target
+        else ""
+    )
     sql = f"""
         WITH cut AS ({_cutoffs_sql(cutoffs)}),
         h AS (
@@ -116,8 +130,17 @@ def customer_windows(con: duckdb.DuckDBPyConnection, cutoffs: Sequence[date], wi
         ORDER BY h.k, h.customer_id
     """
     out = fetch_arrays(con, sql)
-    for name in ("recency_days", "tenure_days", "active_days", "purchase_days", "invoices", "days_recent",
-                 "category_breadth", "stores", "k"):
+    for name in (
+        "recency_days",
+        "tenure_days",
+        "active_days",
+        "purchase_days",
+        "invoices",
+        "days_recent",
+        "category_breadth",
+        "stores",
+        "k",
+    ):
         out[name] = out[name].astype(np.int64)
     return out
 
@@ -146,14 +169,17 @@ def segmentation_features(con: duckdb.DuckDBPyConnection, reference: date) -> di
 
 def weekly_revenue(con: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
     """Revenue per (store, Monday-starting week), 'ALL' included; missing weeks are not filled here."""
-    return fetch_arrays(con, """
+    return fetch_arrays(
+        con,
+        """
         WITH w AS (SELECT store, CAST(date_trunc('week', day) AS DATE) AS week, sum(price) AS revenue
                    FROM lines GROUP BY 1, 2)
         SELECT store, week, CAST(revenue AS DOUBLE) AS revenue FROM w
         UNION ALL
         SELECT 'ALL', week, CAST(sum(revenue) AS DOUBLE) FROM w GROUP BY week
         ORDER BY 1, 2
-    """)
+    """,
+    )
 
 
 def week_start(day: date) -> date:

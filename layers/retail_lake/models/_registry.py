@@ -23,8 +23,19 @@ from typing import Any
 from retail_lake.layout import MODELS_PREFIX, model_prefix
 from retail_lake.storage import Storage
 
-__all__ = ["CURRENT_NAME", "Decision", "current_version", "gate", "psi", "psi_snapshot", "read_json",
-           "read_versions", "registry_rows", "write_json", "write_pointer"]
+__all__ = [
+    "CURRENT_NAME",
+    "Decision",
+    "current_version",
+    "gate",
+    "psi",
+    "psi_snapshot",
+    "read_json",
+    "read_versions",
+    "registry_rows",
+    "write_json",
+    "write_pointer",
+]
 
 CURRENT_NAME = "_current.json"
 PSI_BINS = 10
@@ -41,9 +52,17 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4g}"
 
 
-def gate(metric_name: str, metric: float | None, higher_is_better: bool, baseline_name: str,
-         baseline: float | None, current_version: str | None, current: float | None, tolerance: float,
-         unavailable: str | None = None) -> Decision:
+def gate(
+    metric_name: str,
+    metric: float | None,
+    higher_is_better: bool,
+    baseline_name: str,
+    baseline: float | None,
+    current_version: str | None,
+    current: float | None,
+    tolerance: float,
+    unavailable: str | None = None,
+) -> Decision:
     """Promote only a candidate that beats its baseline and is not worse than the current version by more
     than ``tolerance`` (a fraction of the current metric's size: validation windows move every run)."""
     if unavailable:
@@ -53,17 +72,20 @@ def gate(metric_name: str, metric: float | None, higher_is_better: bool, baselin
     if baseline is not None and math.isfinite(baseline):
         beats = metric > baseline if higher_is_better else metric < baseline
         if not beats:
-            return Decision(False, f"{metric_name} {_fmt(metric)} does not beat baseline {baseline_name} "
-                                   f"{_fmt(baseline)}")
+            return Decision(
+                False, f"{metric_name} {_fmt(metric)} does not beat baseline {baseline_name} {_fmt(baseline)}"
+            )
     if current is not None and math.isfinite(current):
         slack = tolerance * abs(current)
         worse = metric < current - slack if higher_is_better else metric > current + slack
         if worse:
-            return Decision(False, f"{metric_name} {_fmt(metric)} is worse than current version {current_version} "
-                                   f"({_fmt(current)}) beyond the {tolerance:.0%} tolerance")
+            return Decision(
+                False,
+                f"{metric_name} {_fmt(metric)} is worse than current version {current_version} "
+                f"({_fmt(current)}) beyond the {tolerance:.0%} tolerance",
+            )
     against = f"beats baseline {baseline_name} {_fmt(baseline)}" if baseline is not None else "no baseline"
-    versus = (f"; current {current_version} had {_fmt(current)}" if current is not None
-              else "; no current version")
+    versus = f"; current {current_version} had {_fmt(current)}" if current is not None else "; no current version"
     return Decision(True, f"{metric_name} {_fmt(metric)} {against}{versus}")
 
 
@@ -105,8 +127,13 @@ def write_pointer(storage: Storage, model: str, version: str, previous: dict[str
     promoted = list((previous or {}).get("promoted") or [])
     if version not in promoted:
         promoted.append(version)
-    pointer = {"model": model, "version": version, "promoted_at": datetime.now(UTC).isoformat(),
-               "previous": (previous or {}).get("version"), "promoted": promoted}
+    pointer = {
+        "model": model,
+        "version": version,
+        "promoted_at": datetime.now(UTC).isoformat(),
+        "previous": (previous or {}).get("version"),
+        "promoted": promoted,
+    }
     write_json(storage, model_prefix(model) + CURRENT_NAME, pointer)
     return pointer
 
@@ -126,7 +153,7 @@ def read_versions(storage: Storage, model: str) -> list[dict[str, Any]]:
 def _models_in_lake(storage: Storage) -> list[str]:
     names = set()
     for info in storage.list(MODELS_PREFIX):
-        rest = info.key[len(MODELS_PREFIX):]
+        rest = info.key[len(MODELS_PREFIX) :]
         if "/" in rest:
             names.add(rest.split("/", 1)[0])
     return sorted(names)
@@ -155,29 +182,31 @@ def registry_rows(storage: Storage) -> list[dict[str, Any]]:
                 if decision.get("promoted"):  # the run stopped before its pointer was written
                     reason = "rejected: the run stopped before promotion finished"
             drift = doc.get("drift") or {}
-            rows.append({
-                "model": model,
-                "version": version,
-                "status": status,
-                "metric_name": doc.get("metric_name"),
-                "metric_value": doc.get("metric_value"),
-                "baseline_name": doc.get("baseline_name"),
-                "baseline_value": doc.get("baseline_value"),
-                "candidate": doc.get("candidate"),
-                "compared_with": decision.get("current_version"),
-                "compared_value": decision.get("current_value"),
-                "trained_at": doc.get("trained_at"),
-                "reason": reason,
-                "serving": doc.get("serving"),
-                "drift_max_psi": drift.get("max_psi"),
-                "drift_feature": drift.get("max_feature"),
-                "drift_against": drift.get("against"),
-                "snapshot_id": doc.get("snapshot_id"),
-                "code_version": doc.get("code_version"),
-                "rows_trained": doc.get("rows_trained"),
-                "duration_ms": doc.get("duration_ms"),
-                "artefacts": model_prefix(model, version),
-            })
+            rows.append(
+                {
+                    "model": model,
+                    "version": version,
+                    "status": status,
+                    "metric_name": doc.get("metric_name"),
+                    "metric_value": doc.get("metric_value"),
+                    "baseline_name": doc.get("baseline_name"),
+                    "baseline_value": doc.get("baseline_value"),
+                    "candidate": doc.get("candidate"),
+                    "compared_with": decision.get("current_version"),
+                    "compared_value": decision.get("current_value"),
+                    "trained_at": doc.get("trained_at"),
+                    "reason": reason,
+                    "serving": doc.get("serving"),
+                    "drift_max_psi": drift.get("max_psi"),
+                    "drift_feature": drift.get("max_feature"),
+                    "drift_against": drift.get("against"),
+                    "snapshot_id": doc.get("snapshot_id"),
+                    "code_version": doc.get("code_version"),
+                    "rows_trained": doc.get("rows_trained"),
+                    "duration_ms": doc.get("duration_ms"),
+                    "artefacts": model_prefix(model, version),
+                }
+            )
     rows.sort(key=lambda r: (r["model"], r["version"]), reverse=False)
     return rows
 

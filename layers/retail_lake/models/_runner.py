@@ -97,8 +97,14 @@ def train(
         raise ValueError(f"unknown model(s) {', '.join(unknown)} (choose from {', '.join(MODEL_NAMES)})")
     names = [m for m in MODEL_NAMES if m in names]  # fixed order, no duplicates
     cfg = config or config_from_settings(settings)
-    cfg = dataclasses.replace(cfg, **{k: v for k, v in (("clv_horizon_days", clv_horizon_days),
-                                                        ("forecast_weeks", forecast_weeks)) if v is not None})
+    cfg = dataclasses.replace(
+        cfg,
+        **{
+            k: v
+            for k, v in (("clv_horizon_days", clv_horizon_days), ("forecast_weeks", forecast_weeks))
+            if v is not None
+        },
+    )
     _check(cfg)
     say = progress or (lambda _m: None)
     version = new_run_id()
@@ -119,8 +125,13 @@ def train(
                 if os.environ.get("RETAIL_LAKE_DEBUG"):
                     raise
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                result = ModelResult(model, version, "failed", reason=f"{type(exc).__name__}: {first}",
-                                     seconds=time.monotonic() - started)
+                result = ModelResult(
+                    model,
+                    version,
+                    "failed",
+                    reason=f"{type(exc).__name__}: {first}",
+                    seconds=time.monotonic() - started,
+                )
             say(f"{model}: {result.status} in {result.seconds:.1f}s")
             results.append(result)
         _publish_registry(storage, settings, version)
@@ -172,12 +183,24 @@ def _drift(trained: Trained, current: dict[str, Any] | None) -> dict[str, Any]:
     scores = {name: psi(reference.get(name), values) for name, values in trained.feature_snapshot.items()}
     scores = {k: v for k, v in scores.items() if v is not None}
     worst = max(scores, key=lambda k: scores[k]) if scores else None
-    return {"against": current["version"], "psi": scores, "max_psi": scores.get(worst) if worst else None,
-            "max_feature": worst}
+    return {
+        "against": current["version"],
+        "psi": scores,
+        "max_psi": scores.get(worst) if worst else None,
+        "max_feature": worst,
+    }
 
 
-def _register(storage: Storage, settings: Settings, version: str, trained: Trained, cfg: TrainConfig,
-              data: Any, code: str, started: float) -> ModelResult:
+def _register(
+    storage: Storage,
+    settings: Settings,
+    version: str,
+    trained: Trained,
+    cfg: TrainConfig,
+    data: Any,
+    code: str,
+    started: float,
+) -> ModelResult:
     import numpy as np
 
     from retail_lake.models._registry import current_version, gate, psi_snapshot, write_json, write_pointer
@@ -187,21 +210,34 @@ def _register(storage: Storage, settings: Settings, version: str, trained: Train
     current = current_version(storage, model)
     drift = _drift(trained, current)
     not_comparable = _comparable(trained, current) if current else None
-    current_value = None if (not current or not_comparable) else _finite((current.get("metrics") or {}).get(
-        "metric_value"))
-    decision = gate(trained.metric_name, _finite(trained.metric_value), trained.higher_is_better,
-                    trained.baseline_name, _finite(trained.baseline_value),
-                    current["version"] if current else None, current_value, cfg.tolerance, trained.unavailable)
+    current_value = (
+        None if (not current or not_comparable) else _finite((current.get("metrics") or {}).get("metric_value"))
+    )
+    decision = gate(
+        trained.metric_name,
+        _finite(trained.metric_value),
+        trained.higher_is_better,
+        trained.baseline_name,
+        _finite(trained.baseline_value),
+        current["version"] if current else None,
+        current_value,
+        cfg.tolerance,
+        trained.unavailable,
+    )
     notes = list(trained.notes)
     if not_comparable:
         notes.append(f"gate compared with the baseline only: {not_comparable}")
     prefix = model_prefix(model, version)
     for name, payload in trained.artefacts.items():
         storage.write_bytes(prefix + name, payload)
-    write_json(storage, prefix + "features.json", {
-        "features": trained.features,
-        "snapshot": {name: psi_snapshot(values) for name, values in trained.feature_snapshot.items()},
-    })
+    write_json(
+        storage,
+        prefix + "features.json",
+        {
+            "features": trained.features,
+            "snapshot": {name: psi_snapshot(values) for name, values in trained.feature_snapshot.items()},
+        },
+    )
 
     columns = None
     if decision.promoted and trained.candidate_rows is not None:
@@ -222,51 +258,89 @@ def _register(storage: Storage, settings: Settings, version: str, trained: Train
     if decision.promoted:
         write_pointer(storage, model, version, current)
     seconds = time.monotonic() - started
-    write_json(storage, prefix + "metrics.json", {
-        "model": model,
-        "version": version,
-        "trained_at": datetime.now(UTC).replace(tzinfo=None).isoformat(),
-        "metric_name": trained.metric_name,
-        "metric_value": _finite(trained.metric_value),
-        "higher_is_better": trained.higher_is_better,
-        "baseline_name": trained.baseline_name,
-        "baseline_value": _finite(trained.baseline_value),
-        "candidate": trained.candidate_name,
-        "decision": {"promoted": decision.promoted, "reason": decision.reason,
-                     "current_version": current["version"] if current else None, "current_value": current_value,
-                     "tolerance": cfg.tolerance},
-        "serving": serving,
-        "table": trained.table,
-        "rows_published": rows,
-        "windows": trained.windows,
-        "metrics": trained.metrics,
-        "features": trained.features,
-        "drift": drift,
-        "snapshot_id": data.snapshot_id,
-        "training_data": data.describe(),
-        "code_version": code,
-        "rows_trained": trained.rows_trained,
-        "duration_ms": int(seconds * 1000),
-        "notes": notes,
-        "config": dataclasses.asdict(cfg),
-        "files": sorted([*trained.artefacts, "features.json", "metrics.json"]),
-    })
+    write_json(
+        storage,
+        prefix + "metrics.json",
+        {
+            "model": model,
+            "version": version,
+            "trained_at": datetime.now(UTC).replace(tzinfo=None).isoformat(),
+            "metric_name": trained.metric_name,
+            "metric_value": _finite(trained.metric_value),
+            "higher_is_better": trained.higher_is_better,
+            "baseline_name": trained.baseline_name,
+            "baseline_value": _finite(trained.baseline_value),
+            "candidate": trained.candidate_name,
+            "decision": {
+                "promoted": decision.promoted,
+                "reason": decision.reason,
+                "current_version": current["version"] if current else None,
+                "current_value": current_value,
+                "tolerance": cfg.tolerance,
+            },
+            "serving": serving,
+            "table": trained.table,
+            "rows_published": rows,
+            "windows": trained.windows,
+            "metrics": trained.metrics,
+            "features": trained.features,
+            "drift": drift,
+            "snapshot_id": data.snapshot_id,
+            "training_data": data.describe(),
+            "code_version": code,
+            "rows_trained": trained.rows_trained,
+            "duration_ms": int(seconds * 1000),
+            "notes": notes,
+            "config": dataclasses.asdict(cfg),
+            "files": sorted([*trained.artefacts, "features.json", "metrics.json"]),
+        },
+    )
     return ModelResult(
-        model=model, version=version, status="current" if decision.promoted else "rejected",
-        metric_name=trained.metric_name, metric_value=_finite(trained.metric_value),
-        baseline_name=trained.baseline_name, baseline_value=_finite(trained.baseline_value),
-        candidate=trained.candidate_name, current_version=current["version"] if current else None,
-        current_value=current_value, reason=decision.reason, serving=serving, table=trained.table,
-        rows_published=rows, drift_max_psi=drift["max_psi"], drift_feature=drift["max_feature"],
-        seconds=seconds, notes=notes)
+        model=model,
+        version=version,
+        status="current" if decision.promoted else "rejected",
+        metric_name=trained.metric_name,
+        metric_value=_finite(trained.metric_value),
+        baseline_name=trained.baseline_name,
+        baseline_value=_finite(trained.baseline_value),
+        candidate=trained.candidate_name,
+        current_version=current["version"] if current else None,
+        current_value=current_value,
+        reason=decision.reason,
+        serving=serving,
+        table=trained.table,
+        rows_published=rows,
+        drift_max_psi=drift["max_psi"],
+        drift_feature=drift["max_feature"],
+        seconds=seconds,
+        notes=notes,
+    )
 
 
-_REGISTRY_COLUMNS = ("model", "version", "status", "metric_name", "metric_value", "baseline_name", "baseline_value",
-                     "trained_at", "reason", "candidate", "compared_with", "compared_value", "serving", "drift_max_psi",
-                     "drift_feature", "drift_against", "snapshot_id", "code_version", "rows_trained", "duration_ms",
-                     "artefacts")
-_REGISTRY_NUMBERS = ("metric_value", "baseline_value", "compared_value", "drift_max_psi", "rows_trained",
-                     "duration_ms")
+_REGISTRY_COLUMNS = (
+    "model",
+    "version",
+    "status",
+    "metric_name",
+    "metric_value",
+    "baseline_name",
+    "baseline_value",
+    "trained_at",
+    "reason",
+    "candidate",
+    "compared_with",
+    "compared_value",
+    "serving",
+    "drift_max_psi",
+    "drift_feature",
+    "drift_against",
+    "snapshot_id",
+    "code_version",
+    "rows_trained",
+    "duration_ms",
+    "artefacts",
+)
+_REGISTRY_NUMBERS = ("metric_value", "baseline_value", "compared_value", "drift_max_psi", "rows_trained", "duration_ms")
 
 
 def _publish_registry(storage: Storage, settings: Settings, run_id: str) -> int:

@@ -33,9 +33,13 @@ ARCHETYPES: dict[str, dict[str, float]] = {
     "Big spenders": {"avg_basket": 1.0, "monetary": 0.7},
     "New customers": {"tenure_days": -1.0, "recency_days": -1.0},
     "At risk": {"recency_days": 1.0, "frequency": 0.7, "monetary": 0.7, "tenure_days": 0.3},
-    "Lapsed one-timers": {"recency_days": 1.0, "frequency": -1.0, "days_between_purchases": 0.7,
-                          "category_breadth": -0.5},
-    "Small-basket shoppers": {"avg_basket": -1.0, "monetary": -0.7},
+    "Lapsed one-timers": {
+        "recency_days": 1.0,
+        "frequency": -1.0,
+        "days_between_purchases": 0.7,
+        "category_breadth": -0.5,
+    },
+    "Small-basket shoppers": {"avg_basket": -1.0, "monetary": -0.7, "recency_days": -0.5},
     "Category explorers": {"category_breadth": 1.0, "frequency": 0.3},
     "Occasional shoppers": {"frequency": -0.5, "monetary": -0.3, "recency_days": -0.3, "tenure_days": 0.3},
 }
@@ -63,8 +67,13 @@ def name_clusters(profiles: np.ndarray, features: tuple[str, ...] = SEGMENTATION
 class _Prepared:
     """Raw features, their model matrix and the transform that made it (stored with the model)."""
 
-    def __init__(self, raw: dict[str, np.ndarray], median_gap: float | None = None,
-                 mean: np.ndarray | None = None, scale: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        raw: dict[str, np.ndarray],
+        median_gap: float | None = None,
+        mean: np.ndarray | None = None,
+        scale: np.ndarray | None = None,
+    ) -> None:
         self.raw = raw
         between = raw["days_between_purchases"]
         repeat_gaps = between[np.isfinite(between)]
@@ -121,8 +130,9 @@ def _table(raw: dict[str, np.ndarray], labels: np.ndarray, names: list[str], dis
 
 
 def _profiles(matrix: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    return np.array([matrix[labels == c].mean(axis=0) if np.any(labels == c) else np.zeros(matrix.shape[1])
-                     for c in range(k)])
+    return np.array(
+        [matrix[labels == c].mean(axis=0) if np.any(labels == c) else np.zeros(matrix.shape[1]) for c in range(k)]
+    )
 
 
 def train_segmentation(data: TrainingData, cfg: TrainConfig, progress=None) -> Trained:
@@ -140,8 +150,12 @@ def train_segmentation(data: TrainingData, cfg: TrainConfig, progress=None) -> T
     distinct = np.unique(np.round(matrix, 9), axis=0).shape[0]
     k_max = min(cfg.k_max, distinct - 1, n - 1)
     k_min = min(cfg.k_min, k_max)
-    metrics: dict[str, Any] = {"customers": n, "distinct_profiles": int(distinct),
-                               "silhouette_sample": int(sample.size), "k_range": [cfg.k_min, cfg.k_max]}
+    metrics: dict[str, Any] = {
+        "customers": n,
+        "distinct_profiles": int(distinct),
+        "silhouette_sample": int(sample.size),
+        "k_range": [cfg.k_min, cfg.k_max],
+    }
     snapshot = {f: raw[f] for f in SEGMENTATION_FEATURES}
 
     def baseline_for(k: int) -> tuple[np.ndarray, float | None]:
@@ -158,11 +172,24 @@ def train_segmentation(data: TrainingData, cfg: TrainConfig, progress=None) -> T
         reason = f"too few customers to cluster ({n} customers, {distinct} distinct profiles; need {MIN_CUSTOMERS})"
         say(f"segmentation: {reason}")
         return Trained(
-            model="segmentation", table="customer_segments_ml", metric_name="silhouette", higher_is_better=True,
-            metric_value=None, baseline_name="rfm_quantiles", baseline_value=baseline_for(k)[1] if k > 1 else None,
-            candidate_name="kmeans", unavailable=reason, metrics=metrics, windows={"reference_date": data.last_date},
-            features=list(SEGMENTATION_FEATURES), feature_snapshot=snapshot, artefacts={}, rows_trained=n,
-            candidate_rows=None, baseline_rows=lambda: baseline_rows(k))
+            model="segmentation",
+            table="customer_segments_ml",
+            metric_name="silhouette",
+            higher_is_better=True,
+            metric_value=None,
+            baseline_name="rfm_quantiles",
+            baseline_value=baseline_for(k)[1] if k > 1 else None,
+            candidate_name="kmeans",
+            unavailable=reason,
+            metrics=metrics,
+            windows={"reference_date": data.last_date},
+            features=list(SEGMENTATION_FEATURES),
+            feature_snapshot=snapshot,
+            artefacts={},
+            rows_trained=n,
+            candidate_rows=None,
+            baseline_rows=lambda: baseline_rows(k),
+        )
 
     fit_idx = np.sort(rng.choice(n, size=min(n, cfg.cluster_fit_sample), replace=False))
     scores: dict[int, float | None] = {}
@@ -178,8 +205,10 @@ def train_segmentation(data: TrainingData, cfg: TrainConfig, progress=None) -> T
     distance = np.linalg.norm(matrix - centers[labels], axis=1)
     silhouette = _silhouette(matrix[sample], labels[sample])
     names = name_clusters(_profiles(matrix, labels, best_k))
-    metrics["profiles_z"] = {names[c]: dict(zip(SEGMENTATION_FEATURES, (round(float(v), 3) for v in row), strict=True))
-                             for c, row in enumerate(_profiles(matrix, labels, best_k))}
+    metrics["profiles_z"] = {
+        names[c]: dict(zip(SEGMENTATION_FEATURES, (round(float(v), 3) for v in row), strict=True))
+        for c, row in enumerate(_profiles(matrix, labels, best_k))
+    }
     _groups, base_silhouette = baseline_for(best_k)
 
     # Random Forest: learns the assignment from the raw (unscaled) features; accuracy on held-out customers.
@@ -188,30 +217,61 @@ def train_segmentation(data: TrainingData, cfg: TrainConfig, progress=None) -> T
     y = labels[forest_idx]
     counts = np.bincount(y, minlength=best_k)
     stratify = y if counts[counts > 0].min() >= 2 else None
-    x_train, x_test, y_train, y_test = train_test_split(features_raw[forest_idx], y, test_size=0.2,
-                                                        random_state=cfg.seed, stratify=stratify)
-    forest = RandomForestClassifier(n_estimators=cfg.forest_trees, max_depth=12, min_samples_leaf=3,
-                                    random_state=cfg.seed, n_jobs=cfg.threads or -1).fit(x_train, y_train)
+    x_train, x_test, y_train, y_test = train_test_split(
+        features_raw[forest_idx], y, test_size=0.2, random_state=cfg.seed, stratify=stratify
+    )
+    forest = RandomForestClassifier(
+        n_estimators=cfg.forest_trees, max_depth=12, min_samples_leaf=3, random_state=cfg.seed, n_jobs=cfg.threads or -1
+    ).fit(x_train, y_train)
     accuracy = float(forest.score(x_test, y_test)) if len(y_test) else None
     majority = float(np.bincount(y_test).max() / len(y_test)) if len(y_test) else None
-    say(f"segmentation: k={best_k}, silhouette {silhouette:.3f} (baseline {base_silhouette or float('nan'):.3f}), "
-        f"forest held-out accuracy {accuracy:.3f}" if accuracy is not None and silhouette is not None
-        else f"segmentation: k={best_k}")
+    say(
+        f"segmentation: k={best_k}, silhouette {silhouette:.3f} (baseline {base_silhouette or float('nan'):.3f}), "
+        f"forest held-out accuracy {accuracy:.3f}"
+        if accuracy is not None and silhouette is not None
+        else f"segmentation: k={best_k}"
+    )
 
-    profiles = {names[c]: {"cluster": c, "customers": int(np.sum(labels == c)),
-                           **{f: float(np.nanmean(raw[f][labels == c])) for f in SEGMENTATION_FEATURES}}
-                for c in range(best_k)}
-    metrics.update({
-        "k": best_k, "silhouette_by_k": {str(k): v for k, v in scores.items()}, "silhouette": silhouette,
-        "baseline_silhouette": base_silhouette,
-        "forest": {"holdout_accuracy": accuracy, "majority_class_rate": majority, "trees": cfg.forest_trees,
-                   "train_customers": len(y_train), "test_customers": len(y_test),
-                   "feature_importance": dict(zip(SEGMENTATION_FEATURES,
-                                                  (float(v) for v in forest.feature_importances_), strict=True))},
-        "clusters": profiles,
-    })
-    model = {"features": list(SEGMENTATION_FEATURES), "transform": prepared.transform_params(),
-             "centers": centers, "names": names, "kmeans": kmeans, "order": order, "forest": forest}
+    def mean(values: np.ndarray) -> float | None:
+        finite = values[np.isfinite(values)]
+        return float(finite.mean()) if finite.size else None  # days_between is NaN for one-time buyers
+
+    profiles = {
+        names[c]: {
+            "cluster": c,
+            "customers": int(np.sum(labels == c)),
+            **{f: mean(raw[f][labels == c]) for f in SEGMENTATION_FEATURES},
+        }
+        for c in range(best_k)
+    }
+    metrics.update(
+        {
+            "k": best_k,
+            "silhouette_by_k": {str(k): v for k, v in scores.items()},
+            "silhouette": silhouette,
+            "baseline_silhouette": base_silhouette,
+            "forest": {
+                "holdout_accuracy": accuracy,
+                "majority_class_rate": majority,
+                "trees": cfg.forest_trees,
+                "train_customers": len(y_train),
+                "test_customers": len(y_test),
+                "feature_importance": dict(
+                    zip(SEGMENTATION_FEATURES, (float(v) for v in forest.feature_importances_), strict=True)
+                ),
+            },
+            "clusters": profiles,
+        }
+    )
+    model = {
+        "features": list(SEGMENTATION_FEATURES),
+        "transform": prepared.transform_params(),
+        "centers": centers,
+        "names": names,
+        "kmeans": kmeans,
+        "order": order,
+        "forest": forest,
+    }
     buffer = io.BytesIO()
     import joblib
 
@@ -222,22 +282,38 @@ def train_segmentation(data: TrainingData, cfg: TrainConfig, progress=None) -> T
         return _rescore(storage, prefix, raw)
 
     return Trained(
-        model="segmentation", table="customer_segments_ml", metric_name="silhouette", higher_is_better=True,
-        metric_value=silhouette, baseline_name="rfm_quantiles", baseline_value=base_silhouette,
-        candidate_name="kmeans", unavailable=None, metrics=metrics,
+        model="segmentation",
+        table="customer_segments_ml",
+        metric_name="silhouette",
+        higher_is_better=True,
+        metric_value=silhouette,
+        baseline_name="rfm_quantiles",
+        baseline_value=base_silhouette,
+        candidate_name="kmeans",
+        unavailable=None,
+        metrics=metrics,
         windows={"reference_date": data.last_date},
-        features=list(SEGMENTATION_FEATURES), feature_snapshot=snapshot,
-        artefacts={"model.joblib": buffer.getvalue(),
-                   "model.json": _json_model(prepared, centers, names)},
-        rows_trained=n, candidate_rows=lambda: table, baseline_rows=lambda: baseline_rows(best_k), rescore=rescore)
+        features=list(SEGMENTATION_FEATURES),
+        feature_snapshot=snapshot,
+        artefacts={"model.joblib": buffer.getvalue(), "model.json": _json_model(prepared, centers, names)},
+        rows_trained=n,
+        candidate_rows=lambda: table,
+        baseline_rows=lambda: baseline_rows(best_k),
+        rescore=rescore,
+    )
 
 
 def _json_model(prepared: _Prepared, centers: np.ndarray, names: list[str]) -> bytes:
     """The assignment rule as plain JSON (transform + centres): readable without unpickling anything."""
     import json
 
-    doc = {"features": list(SEGMENTATION_FEATURES), "transform": prepared.transform_params(),
-           "log1p": True, "centers": centers.tolist(), "names": names}
+    doc = {
+        "features": list(SEGMENTATION_FEATURES),
+        "transform": prepared.transform_params(),
+        "log1p": True,
+        "centers": centers.tolist(),
+        "names": names,
+    }
     return json.dumps(doc, indent=1).encode()
 
 

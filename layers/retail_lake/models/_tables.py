@@ -33,8 +33,9 @@ def write_parquet(table: str, columns: dict[str, Any], path: Path, settings: Set
     lengths = {len(v) for v in columns.values()}
     if len(lengths) > 1:
         raise ValueError(f"{table}: columns of different lengths {sorted(lengths)}")
-    frame = {name: (np.asarray(values) if not isinstance(values, np.ndarray) else values)
-             for name, values in columns.items()}
+    frame = {
+        name: (np.asarray(values) if not isinstance(values, np.ndarray) else values) for name, values in columns.items()
+    }
     con = new_duckdb(settings)
     try:
         con.register("frame", frame)
@@ -52,8 +53,9 @@ def write_parquet(table: str, columns: dict[str, Any], path: Path, settings: Set
         con.close()
 
 
-def publish_table(storage: Storage, table: str, columns: dict[str, Any], run_id: str,
-                  settings: Settings | None = None) -> int:
+def publish_table(
+    storage: Storage, table: str, columns: dict[str, Any], run_id: str, settings: Settings | None = None
+) -> int:
     """Write and publish a new version of a prediction table; returns its row count."""
     settings = settings or Settings.from_env()
     workdir = Path(tempfile.mkdtemp(prefix=f"retail-lake-{table}-", dir=settings.tmp_dir))

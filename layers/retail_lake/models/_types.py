@@ -45,6 +45,7 @@ class TrainConfig:
     interval_level: float = 0.8
     min_interval_windows: int = 5
 
+
 # Columns of a prediction table as arrays, keyed by column name (model_version is filled by the runner).
 Columns = dict[str, Any]
 

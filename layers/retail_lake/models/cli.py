@@ -41,14 +41,34 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         epilog="Defaults come from TRAIN_CLV_HORIZON_DAYS, TRAIN_FORECAST_WEEKS, TRAIN_GATE_TOLERANCE and "
         "TRAIN_SEED when set. See docs/MODELS.md.",
     )
-    parser.add_argument("--models", nargs="+", metavar="MODEL", choices=MODEL_NAMES, default=None,
-                        help=f"which models to train (default: all; choose from {', '.join(MODEL_NAMES)})")
-    parser.add_argument("--clv-horizon-days", type=_positive(3650), default=None, metavar="N",
-                        help="predict each customer's spend over the next N days (default 90)")
-    parser.add_argument("--forecast-weeks", type=_positive(104), default=None, metavar="N",
-                        help="forecast weekly revenue N weeks ahead (default 12)")
-    parser.add_argument("--lake", default=None, metavar="DIR|s3://bucket/prefix",
-                        help="the lake: a local folder or an S3 URI (default: $RETAIL_LAKE, else ./lake)")
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        metavar="MODEL",
+        choices=MODEL_NAMES,
+        default=None,
+        help=f"which models to train (default: all; choose from {', '.join(MODEL_NAMES)})",
+    )
+    parser.add_argument(
+        "--clv-horizon-days",
+        type=_positive(3650),
+        default=None,
+        metavar="N",
+        help="predict each customer's spend over the next N days (default 90)",
+    )
+    parser.add_argument(
+        "--forecast-weeks",
+        type=_positive(104),
+        default=None,
+        metavar="N",
+        help="forecast weekly revenue N weeks ahead (default 12)",
+    )
+    parser.add_argument(
+        "--lake",
+        default=None,
+        metavar="DIR|s3://bucket/prefix",
+        help="the lake: a local folder or an S3 URI (default: $RETAIL_LAKE, else ./lake)",
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -64,17 +84,23 @@ def run(args: argparse.Namespace) -> int:
     lake = getattr(args, "lake", None) or os.environ.get("RETAIL_LAKE") or "./lake"
     started = time.monotonic()
     try:
-        results = train(lake, getattr(args, "models", None),
-                        clv_horizon_days=getattr(args, "clv_horizon_days", None),
-                        forecast_weeks=getattr(args, "forecast_weeks", None), progress=_progress)
+        results = train(
+            lake,
+            getattr(args, "models", None),
+            clv_horizon_days=getattr(args, "clv_horizon_days", None),
+            forecast_weeks=getattr(args, "forecast_weeks", None),
+            progress=_progress,
+        )
     except (EmptyLakeError, ValueError) as exc:
         print(f"retail-lake train: {exc}", file=sys.stderr)
         return 1
     failed = [r for r in results if not r.ok]
     promoted = sum(r.promoted for r in results)
     version = results[0].version if results else "-"
-    print(f"train: {len(results)} model(s), {promoted} promoted, {len(failed)} failed, version {version}, "
-          f"{time.monotonic() - started:.1f}s")
+    print(
+        f"train: {len(results)} model(s), {promoted} promoted, {len(failed)} failed, version {version}, "
+        f"{time.monotonic() - started:.1f}s"
+    )
     for line in format_summary(results):
         print(f"  {line}")
     return 1 if failed else 0
