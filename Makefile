@@ -72,6 +72,10 @@ bench-analytics: install
 bench-api: install
 	$(BIN)/python bench/api.py
 
+# Training: each model and all three as whole `retail-lake train` processes, 1M rows (targets 3 min, 3 GB).
+bench-train: install
+	$(BIN)/python bench/train.py
+
 # DuckDB 2.0 + mirror vs 1.5.5 + mirror vs 1.5.5 + httpfs on moto's S3 server (venvs under bench/out/).
 bench-duckdb: install
 	$(BIN)/python bench/duckdb_versions.py
