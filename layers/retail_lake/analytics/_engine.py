@@ -271,7 +271,7 @@ class DuckDBEngine:
     def _hold(self, name: str, relation: str) -> None:
         """Record that ``relation`` holds the rows of the shared intermediate ``name``."""
         self._facts.held[name] = relation
-        self._facts.definitions[name] = self._rw.parse(shared_body(name))
+        self._facts.definitions[name] = self._rw.parsed_once(shared_body(name))
 
     def _prepare(self, sql: str, before: str | None = None) -> str:
         """``sql`` with the enabled rewrites applied (see _rewrites).

@@ -42,16 +42,17 @@ Rewrite = Callable[[exp.Expression, RunFacts], exp.Expression]
 
 
 def parse(sql: str) -> exp.Expression:
-    """One DuckDB-dialect statement as a syntax tree (a fresh copy: rewrites change it in place)."""
-    return _parsed(sql).copy()
-
-
-@cache
-def _parsed(sql: str) -> exp.Expression:
+    """One DuckDB-dialect statement as a new syntax tree (rewrites may change it in place)."""
     tree = sqlglot.parse_one(sql, read=DIALECT)
     if tree is None:
         raise ValueError(f"not a SQL statement: {sql[:80]!r}")
     return tree
+
+
+@cache
+def parsed_once(sql: str) -> exp.Expression:
+    """The tree of a text parsed once per process (the SQL files, shared definitions): read only."""
+    return parse(sql)
 
 
 def to_sql(tree: exp.Expression) -> str:
@@ -62,7 +63,7 @@ def to_sql(tree: exp.Expression) -> str:
 def relations_read(sql: str) -> frozenset[str]:
     """The relations a statement reads from outside itself: every table it names, minus the CTEs it
     defines. (Read from the parsed SQL, so names in comments, strings or as column names do not count.)"""
-    tree = _parsed(sql)
+    tree = parsed_once(sql)
     defined = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     return frozenset(t.name for t in tree.find_all(exp.Table) if t.name and not t.db) - defined
 
@@ -116,7 +117,7 @@ def one_line_customer_totals(tree: exp.Expression, facts: RunFacts) -> exp.Expre
         return tree
     from retail_lake.analytics._sql import shared_body
 
-    definition = _parsed(shared_body("customer_totals"))
+    definition = parsed_once(shared_body("customer_totals"))
     for cte in tree.find_all(exp.CTE):
         if cte.alias_or_name == "customer_totals" and cte.this == definition:
             cte.set("this", parse(_CUSTOMER_TOTALS_OF_ONE_LINE_INVOICES))
