@@ -84,13 +84,17 @@ async def top_performers(request: Request, lake: LakeDep,
                    metric: Annotated[Metric, Query(description="The measure to rank by.")] = "revenue",
                    format: Format = "json") -> Response:
     """The stores with the highest `metric` (revenue by default): the first `n` (default 5), or with
-    `top_pct` the first ceil(top_pct % of the stores). Give `n` or `top_pct`, not both."""
-    if n is not None and top_pct is not None:
-        raise BadParameter("query", "top_pct", "give n or top_pct, not both")
+    `top_pct` the first ceil(top_pct % of the stores). With both, `n` caps the percentage's count
+    (the top 30 %, at most 3 stores)."""
 
     def build():
         _, rows, total = lake.rows(STORES, order_by=[f"-{metric}", "store"])
-        count = min(n or 5, total) if top_pct is None else math.ceil(total * top_pct / 100)
+        if top_pct is None:
+            count = min(n or 5, total)
+        else:
+            count = math.ceil(total * top_pct / 100)
+            if n is not None:
+                count = min(count, n)
         chosen = rows[:count]
         return list_payload(list(chosen[0]) if chosen else [], chosen, len(chosen), count, 0)
 
