@@ -10,12 +10,30 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install demo up test lint validate build unit integration e2e bench bench-ingest bench-analytics bench-duckdb bench-api clean
-.PHONY: browser screenshots
+.PHONY: browser screenshots lock
 
-$(STAMP): pyproject.toml requirements.txt
+# Re-resolve every lock file after changing a dependency (pyproject.toml or a requirements.in):
+#   requirements-dev.lock            the dev/test venv (any platform, Python 3.11+)
+#   layers/requirements.txt          RetailLakeLayer  (layers/Makefile, arm64, python3.12)
+#   layers/api/requirements.txt      ApiDepsLayer     (sam build's python3.12 builder, arm64)
+#   functions/train/requirements.txt the training image (functions/train/Dockerfile, arm64)
+# Each pins every package with its hashes; pip then refuses anything else.
+LOCK := $(BIN)/uv pip compile --quiet --generate-hashes --no-config
+LAMBDA_LOCK := $(LOCK) --python-version 3.12 --python-platform aarch64-manylinux_2_28
+lock:
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv
+	$(LOCK) --universal --python-version 3.11 pyproject.toml --extra dev -o requirements-dev.lock
+	$(LAMBDA_LOCK) layers/requirements.in -o layers/requirements.txt
+	$(LAMBDA_LOCK) layers/api/requirements.in -o layers/api/requirements.txt
+	$(LAMBDA_LOCK) functions/train/requirements.in -o functions/train/requirements.txt
+
+# The venv holds exactly the versions of requirements-dev.lock (hashes checked), then the project
+# itself without dependencies: two installs on different days hold the same versions.
+$(STAMP): pyproject.toml requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 install: $(STAMP)
