@@ -15,7 +15,7 @@ from retail_lake.config import Settings
 from retail_lake.duck import new_duckdb, sql_literal
 from retail_lake.ingest._errors import IngestFailedError, RejectedFileError, RetryableIngestError
 from retail_lake.ingest._prepare import Limits
-from retail_lake.ingest._read import alias_index, detect_format, load_raw, missing_columns_message
+from retail_lake.ingest._read import alias_index, detect_format, known_layout, load_raw, missing_columns_message
 from retail_lake.ingest._validate import DateRange, build_all_rejected, build_checked
 from retail_lake.ingest._work import work_folder
 from retail_lake.ingest._write import (
@@ -212,6 +212,8 @@ def _ingest(
             mark("validate")
             if read.ignored_columns:
                 notes.insert(0, f"ignored columns: {', '.join(read.ignored_columns)}")
+            if layout := known_layout(read.headers, spec):
+                notes.insert(0, f"layout {layout['name']}: {layout['note']}")
         except RejectedFileError as exc:
             status, message = "rejected", str(exc)
             if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'raw'").fetchone()[0]:

@@ -87,12 +87,28 @@ def alias_index(spec: Table) -> dict[str, str]:
     return index
 
 
+def known_layout(headers: list[str], spec: Table) -> dict | None:
+    """The lake_schemas ``layouts`` entry whose signature headers are all present, if any: a known
+    public layout where a header means something else than its name says (Online Retail II's
+    `Price` is the price of one unit, not the line total)."""
+    present = {normalise_header(h) for h in headers}
+    for layout in spec.extra.get("layouts") or ():
+        if all(normalise_header(s) in present for s in layout["signature"]):
+            return layout
+    return None
+
+
 def map_headers(headers: list[str], spec: Table) -> tuple[dict[str, str], list[str]]:
-    """Match headers case/space-insensitively with aliases; exact names win over aliases."""
+    """Match headers case/space-insensitively with aliases; exact names win over aliases; a known
+    layout's own header meanings win over both."""
     index = alias_index(spec)
+    layout = known_layout(headers, spec)
+    overrides = {normalise_header(h): c for h, c in (layout or {}).get("headers", {}).items()}
+    index |= overrides
     mapping: dict[str, str] = {}
     ignored: list[str] = []
-    exact = {normalise_header(h): h for h in headers if normalise_header(h) in spec.column_names}
+    exact = {normalise_header(h): h for h in headers
+             if normalise_header(h) in spec.column_names and normalise_header(h) not in overrides}
     for header in headers:
         canonical = index.get(normalise_header(header))
         if canonical is None:
