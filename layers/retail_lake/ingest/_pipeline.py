@@ -235,7 +235,7 @@ def _ingest(
         say(f"writing {accepted:,} accepted and {quarantined:,} quarantined rows")
         if quarantined:  # keep only the text of quarantined rows; free the rest before writing
             write_quarantine(con, lake, lineage, workdir, spec, kind=kind)
-        con.execute("DROP TABLE IF EXISTS raw")
+        con.execute("DROP VIEW IF EXISTS raw")
         mark("quarantine")
         partitions: list[str] = []
         replaced = superseded = 0

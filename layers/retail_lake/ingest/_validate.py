@@ -441,23 +441,23 @@ def build_checked(
         relation = f"(SELECT *, {', '.join(layer)} FROM {relation}) x"
 
     # Invoices seen more than once are the only rows that can be exact repeats: found first (on the
-    # raw text, a cheap grouping), so that those rows keep their text for quarantine like rejected
-    # ones, and the common all-good file never stores its text twice.
+    # raw text, a cheap grouping), so the duplicate search looks at those rows only.
     # Grouped by a hash of the trimmed text (a 64-bit key groups far faster than strings); a collision
-    # only keeps a few more rows' text and makes them candidates, the exact comparison decides.
+    # only makes a few more rows candidates, the exact comparison decides.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE repeated_invoices AS SELECT h FROM (SELECT hash(trim(invoice_no)) AS h FROM raw) "
         "GROUP BY h HAVING count(*) > 1"
     )
     repeated = con.execute("SELECT count(*) FROM repeated_invoices").fetchone()[0] > 0
-    keep_text = "x.rule IS NOT NULL" + (
-        " OR hash(x.r_invoice_no) IN (SELECT h FROM repeated_invoices)" if repeated else "")
-    text_cols = ", ".join(f"CASE WHEN {keep_text} THEN x.{c} END AS q_{c}" if c in present
-                          else f"CAST(NULL AS VARCHAR) AS q_{c}" for c in inputs)
+    # ``checked`` holds no copy of the text: quarantine takes the fields as received from ``raw`` by
+    # ``ordinal`` (write_quarantine), so the table stays narrow and the common all-good file never
+    # stores its text twice. Rows are stored month by month (then in file order): each partition's
+    # write then reads only its own row groups (zone maps) instead of scanning the whole table.
     con.execute(
         f"""
         CREATE OR REPLACE TABLE checked AS
         SELECT
+            x.ordinal,
             x.row_number,
             t_invoice_no AS invoice_no,
             CASE WHEN contains(t_customer_id, '.') THEN regexp_replace(t_customer_id, '^(\\d+)\\.0+$', '\\1')
@@ -478,16 +478,15 @@ def build_checked(
                 ms.flag), '') AS flags,
             rule,
             CASE WHEN rule IS NOT NULL THEN CASE {' '.join(details)} END END AS detail,
-            CAST(NULL AS VARCHAR) AS raw_line,
-            {text_cols}
+            CAST(NULL AS VARCHAR) AS raw_line
         FROM {relation}
         LEFT JOIN map_category mc ON mc.raw IS NOT DISTINCT FROM x.category
         LEFT JOIN map_payment_method mp ON mp.raw IS NOT DISTINCT FROM x.payment_method
         LEFT JOIN map_gender mg ON mg.raw IS NOT DISTINCT FROM x.gender
         LEFT JOIN map_shopping_mall ms ON ms.raw IS NOT DISTINCT FROM x.shopping_mall
+        ORDER BY date_trunc('month', n_invoice_date) NULLS LAST, x.row_number
         """
     )
-    con.execute("DROP TABLE raw")  # everything quarantine needs is in ``checked`` now
     if repeated:
         _mark_duplicates(con)
     if has_rejects:

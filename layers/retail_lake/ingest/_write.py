@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,16 +53,20 @@ def write_accepted(
         for c in spec.columns
     )
     months = con.execute(
-        "SELECT DISTINCT date_trunc('month', invoice_date) AS m FROM checked WHERE rule IS NULL ORDER BY m"
+        "SELECT DISTINCT year(invoice_date), month(invoice_date) FROM checked WHERE rule IS NULL ORDER BY ALL"
     ).fetchall()
-    def write_month(first_day: date) -> str:
-        year, month = first_day.year, first_day.month
+
+    def write_month(year: int, month: int) -> str:
         local = workdir / f"sales-{year}-{month:02d}.parquet"
+        after = (year + 1, 1) if month == 12 else (year, month + 1)
+        # DATE bounds (not DATE + INTERVAL, a TIMESTAMP) so the filter reaches the table scan, whose
+        # zone maps skip every row group of other months: ``checked`` is stored month by month.
+        in_month = (f"invoice_date >= DATE '{year:04d}-{month:02d}-01' "
+                    f"AND invoice_date < DATE '{after[0]:04d}-{after[1]:02d}-01'")
         with con.cursor() as cur:  # one cursor per thread: DuckDB runs them side by side
             cur.execute(
                 f"COPY (SELECT {columns} FROM (SELECT *, {lineage.select_sql()} FROM checked "
-                f"WHERE rule IS NULL AND invoice_date >= DATE '{year:04d}-{month:02d}-01' "
-                f"AND invoice_date < DATE '{year:04d}-{month:02d}-01' + INTERVAL 1 MONTH) ORDER BY row_number) "
+                f"WHERE rule IS NULL AND {in_month}) ORDER BY row_number) "
                 f"TO {sql_literal(str(local))} ({PARQUET_OPTIONS})"
             )
         key = partition_key(year, month, lineage.upload_id)
@@ -71,11 +75,11 @@ def write_accepted(
         return key
 
     # Each month is filtered out of ``checked`` and sorted by row_number on its own (small), so
-    # every file is in file-row order and a redelivery writes the same bytes. The validation query
-    # does not keep the file's order (its joins do not), and sorting the whole table instead spilled
-    # past the ingest's memory budget. Two months at a time keep both cores busy.
+    # every file is in file-row order and a redelivery writes the same bytes, whatever order
+    # ``checked`` is in (build_checked stores it month by month, which only makes the filter cheap).
+    # Two months at a time keep both cores busy.
     with ThreadPoolExecutor(max_workers=WRITE_WORKERS) as pool:
-        return list(pool.map(write_month, [m for (m,) in months]))
+        return list(pool.map(lambda ym: write_month(*ym), months))
 
 
 def formula_safe(expr: str) -> str:
@@ -133,7 +137,8 @@ def write_quarantine(
     con: duckdb.DuckDBPyConnection, storage: Storage, lineage: Lineage, workdir: Path, spec: Table,
     kind: str = "sales",
 ) -> str | None:
-    """Rejected rows with their fields as received (``checked``'s ``q_`` columns), reason and row number.
+    """Rejected rows with their fields as received (``checked``'s ``q_`` columns, else ``raw``'s by
+    ordinal), reason and row number.
 
     The reason names the file, the row and the rule: ``<source> row <n>: <rule>: <detail>``.
     """
@@ -144,11 +149,18 @@ def write_quarantine(
         text_cols = [c.name for c in table("quarantine_sales").columns if c.name in text_cols]
     selects = ", ".join(f"{formula_safe(f'q_{c}')} AS {c}" for c in text_cols)
     reason = f"{sql_literal(lineage.source)} || ' row ' || row_number || ': ' || rule || ': ' || detail"
+    rejected = "SELECT * FROM checked WHERE rule IS NOT NULL"
+    if not any(name.startswith("q_") for (name, *_rest) in con.execute("DESCRIBE checked").fetchall()):
+        # build_checked's narrow ``checked``: the fields as received come from ``raw`` (still there)
+        # by the parsed row's ordinal; parser rejects have no ordinal and keep their raw_line only.
+        texts = ", ".join(f"r.{c} AS q_{c}" for c in text_cols)
+        rejected = (f"SELECT c.*, {texts} FROM checked c LEFT JOIN (SELECT rowid + 1 AS ordinal, * FROM raw) r "
+                    "ON r.ordinal = c.ordinal WHERE c.rule IS NOT NULL")
     local = workdir / "quarantine.parquet"
     con.execute(
         f"COPY (SELECT {selects}, {formula_safe('raw_line')} AS raw_line, rule, {reason} AS reason, "
         f"{lineage.select_sql()}, row_number "
-        f"FROM checked WHERE rule IS NOT NULL ORDER BY row_number) TO {sql_literal(str(local))} ({PARQUET_OPTIONS})"
+        f"FROM ({rejected}) ORDER BY row_number) TO {sql_literal(str(local))} ({PARQUET_OPTIONS})"
     )
     key = quarantine_key(lineage.upload_id, kind)
     storage.upload(local, key)
