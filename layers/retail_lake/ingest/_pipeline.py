@@ -76,7 +76,28 @@ class Upload:
 
     @property
     def upload_id(self) -> str:
-        return hashlib.sha256(self.idempotency_key.encode()).hexdigest()[:24]
+        """24 hex chars of sha256 of the idempotency key; an S3 upload announced with a ``sequencer``
+        gets it in front (:func:`sequencer_order`), so that the ``sales`` view's last tie-break
+        (``upload_id DESC``, after ``uploaded_at`` and ``source``) lets the later write of one key win
+        when two writes share the event time's millisecond."""
+        digest = hashlib.sha256(self.idempotency_key.encode()).hexdigest()[:24]
+        order = sequencer_order(self.sequencer)
+        return f"{order}-{digest}" if order else digest
+
+
+def sequencer_order(sequencer: str | None) -> str:
+    """An S3 event ``sequencer`` as text that sorts like its value, or '' when there is none (or it
+    is not hex, or absurdly long: it becomes part of file names).
+
+    S3 orders the events of one key by sequencer, compared as hex values with the shorter one
+    left-padded with zeros; sequencers can differ in length. Leading zeros stripped, lower case, and
+    the length in front (two digits) make plain string order equal that numeric order:
+    '0A' -> '01a' < '00B' -> '01b' < '0100' -> '03100'.
+    """
+    if not sequencer or len(sequencer) > 64 or any(c not in "0123456789abcdefABCDEF" for c in sequencer):
+        return ""
+    digits = sequencer.lstrip("0").lower() or "0"
+    return f"{len(digits):02d}{digits}"
 
 
 def _utc_naive(moment: datetime) -> datetime:
