@@ -230,7 +230,7 @@ def _load_table(
     local = workdir / "raw.parquet"
     try:
         con.execute(f"COPY (SELECT {', '.join(selects)} FROM {relation}) TO {sql_literal(str(local))} "
-                    "(FORMAT parquet, COMPRESSION uncompressed)")
+                    "(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE 61440)")
     except Exception as exc:
         raise _unreadable(exc, file_format) from None
     con.execute(

@@ -66,9 +66,14 @@ def work_folder(tmp_dir: Path, purpose: str) -> Iterator[Path]:
     tmp_dir.mkdir(parents=True, exist_ok=True)
     remove_abandoned(tmp_dir)
     folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{purpose}-", dir=tmp_dir))
-    fd = os.open(folder / LOCK_NAME, os.O_CREAT | os.O_RDWR, 0o600)
+    # The lock file appears already locked: created under another name, locked, then renamed. Created
+    # in place, another ingest's clean-up could find it unlocked in between and remove the folder
+    # under this one (a fresh folder without its lock file counts as in use: the grace period).
+    pending = folder / f"{LOCK_NAME}.{os.getpid()}"
+    fd = os.open(pending, os.O_CREAT | os.O_RDWR, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        os.replace(pending, folder / LOCK_NAME)
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
