@@ -19,6 +19,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import re
+import shutil
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,21 @@ class Prepared:
     encoding_source: str = "default"  # 'default' | 'detected' | 'given'
     replaced: dict[int, ReplacedLine] = field(default_factory=dict)
     uncompressed_bytes: int | None = None
+
+
+_EXCEL_SEPARATOR_LINE = re.compile(rb"^(?:\xef\xbb\xbf)?sep=.\r?\n", re.IGNORECASE)
+
+
+def excel_separator_line(head: bytes) -> bool:
+    """True when the file starts with Excel's delimiter hint (``sep=;``), a line before the header."""
+    return _EXCEL_SEPARATOR_LINE.match(head) is not None
+
+
+def drop_first_line(src: Path, dest: Path) -> None:
+    """Copy ``src`` to ``dest`` without its first line (streamed)."""
+    with open(src, "rb") as fin, open(dest, "wb") as fout:
+        fin.readline()
+        shutil.copyfileobj(fin, fout, 1 << 20)
 
 
 def escaped(data: bytes) -> str:

@@ -20,6 +20,8 @@ from retail_lake.ingest._prepare import (
     Prepared,
     check_width,
     detect_encoding,
+    drop_first_line,
+    excel_separator_line,
     gunzip,
     raw_lines,
     rewrite_lines,
@@ -173,6 +175,12 @@ def prepare_csv(path: Path, file_format: str, workdir: Path, limits: Limits, enc
         prepared.path = plain
     with open(prepared.path, "rb") as fh:
         head = fh.read(_SNIFF_BYTES)
+    if excel_separator_line(head):
+        # Excel's `sep=;` hint line comes before the header; DuckDB's sniffer finds the delimiter itself.
+        drop_first_line(prepared.path, workdir / "header-first.csv")
+        prepared.path = workdir / "header-first.csv"
+        with open(prepared.path, "rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         transcode_utf16(prepared.path, workdir / "utf16.csv")
         prepared.path, prepared.encoding, prepared.encoding_source = workdir / "utf16.csv", "utf-16", "detected"

@@ -30,7 +30,7 @@ from retail_lake.ingest._normalise import (
     normalise_payment,
 )
 from retail_lake.ingest._rows import table_from_rows
-from retail_lake.schemas import Column, Table
+from retail_lake.schemas import Check, Column, Table
 
 if TYPE_CHECKING:
     import duckdb
@@ -347,7 +347,8 @@ def _detail(col: Column, when: str, raw_text: str, decisions: FileDecisions, dat
         return f"{name} || trim({raw_text}) || ' is not greater than 0'"
     words = {"<": "below the minimum", "<=": "not above the minimum", ">": "above the maximum",
              ">=": "not below the maximum"}[op]
-    return f"{name} || {shown} || {sql_literal(f' is {words} {limit:,.0f} (lake_schemas/sales.yaml)')}"
+    shown_limit = f"{limit:,.0f}" if limit == int(limit) else f"{limit:g}"
+    return f"{name} || {shown} || {sql_literal(f' is {words} {shown_limit} (lake_schemas/sales.yaml)')}"
 
 
 def _dimension_maps(con: duckdb.DuckDBPyConnection) -> None:
@@ -368,9 +369,14 @@ def _dimension_maps(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def build_checked(
-    con: duckdb.DuckDBPyConnection, spec: Table, source: str, date_range: DateRange, present: list[str] | None = None
+    con: duckdb.DuckDBPyConnection, spec: Table, source: str, date_range: DateRange, present: list[str] | None = None,
+    layout: dict | None = None,
 ) -> FileDecisions:
-    """Create table ``checked`` from ``raw``/``rejects``; returns what was decided for the file."""
+    """Create table ``checked`` from ``raw``/``rejects``; returns what was decided for the file.
+
+    ``layout``: the known public layout the file is in (lake_schemas/sales.yaml ``layouts``), if any.
+    With ``discount: rate`` its discount column is a rate of the undiscounted line, turned into
+    currency here: price is after the discount, so discount = price x rate / (1 - rate)."""
     inputs = [c.name for c in spec.input_columns]
     present = inputs if present is None else present
     fmt = number_format(con, present)
@@ -396,16 +402,23 @@ def build_checked(
     ]
     for depth in range(2, 5):
         layers.append([stages[depth] for stages in numeric_layers])
+    discount_is_rate = (layout or {}).get("discount") == "rate"
     layers.append([
         "CASE WHEN t_price IS NULL THEN round(n_unit_price * n_quantity, 2) ELSE n_price END AS v_price",
+        ("CASE WHEN n_discount >= 0 AND n_discount < 1 THEN round(CAST(CASE WHEN t_price IS NULL THEN "
+         "round(n_unit_price * n_quantity, 2) ELSE n_price END * n_discount / (1 - n_discount) AS DOUBLE), 2) END"
+         if discount_is_rate else "n_discount") + " AS v_discount",
         "coalesce(t_price, t_unit_price) AS t_price_or_unit",
         "n_age BETWEEN 0 AND 120 AND n_age = floor(n_age) AS age_ok",
     ])
     raw_texts = {c: f"t_{c}" for c in inputs} | {"price": "t_price_or_unit", "invoice_date": "d_text"}
     values = {c: f"n_{c}" for c in inputs} | {"price": "v_price"}
     rules, details = [], []
+    layout_checks = {}
+    for check in (layout or {}).get("checks", ()):
+        layout_checks.setdefault(check["column"], []).append(Check(rule=check["rule"], when=check["when"]))
     for col in spec.input_columns:
-        for check in col.checks:
+        for check in (*layout_checks.get(col.name, ()), *col.checks):
             cond = _condition(col, check.when, raw_texts[col.name], values[col.name])
             rules.append(f"WHEN {cond} THEN {sql_literal(check.rule)}")
             details.append(
@@ -471,7 +484,7 @@ def build_checked(
             mp.value AS payment_method,
             n_invoice_date AS invoice_date,
             ms.value AS shopping_mall,
-            n_discount AS discount,
+            v_discount AS discount,
             n_unit_cost AS unit_cost,
             nullif(concat_ws(';', mc.flag, mp.flag, mg.flag,
                 CASE WHEN t_age IS NOT NULL AND NOT coalesce(age_ok, false) THEN 'bad_age' END,

@@ -41,3 +41,30 @@ def test_price_without_the_layout_signature_stays_the_line_total(write_file, lak
     result = ingest_file(path, str(lake))
     assert query(lake, "SELECT quantity, price FROM sales") == [(2, 50.0)]
     assert not any("layout" in note for note in result.notes)
+
+
+SUPERSTORE = ("Row ID,Order ID,Order Date,Ship Date,Ship Mode,Customer ID,Customer Name,Segment,Country,City,"
+              "State,Postal Code,Region,Product ID,Category,Sub-Category,Product Name,Sales,Quantity,Discount,Profit")
+
+
+def test_superstore_discount_is_a_rate_of_the_undiscounted_line(write_file, lake) -> None:
+    path = write_file("superstore.csv", [
+        "1,CA-2016-152156,11/8/2016,11/11/2016,Second Class,CG-12520,Claire Gute,Consumer,United States,"
+        "Henderson,Kentucky,42420,South,FUR-BO-10001798,Furniture,Bookcases,Bush Bookcase,261.96,2,0,41.9136",
+        "4,US-2015-108966,10/11/2015,10/18/2015,Standard Class,SO-20335,Sean O'Donnell,Consumer,United States,"
+        "Fort Lauderdale,Florida,33311,South,FUR-TA-10000577,Furniture,Tables,Bretford Table,957.5775,5,0.45,-383.031",
+        "5,US-2015-108966,10/11/2015,10/18/2015,Standard Class,SO-20335,Sean O'Donnell,Consumer,United States,"
+        "Fort Lauderdale,Florida,33311,South,OFF-ST-10000760,Office Supplies,Storage,Eldon Cart,22.368,2,0.2,2.5164",
+        "8,CA-2014-115812,6/9/2014,6/14/2014,Standard Class,BH-11710,Brosina Hoffman,Consumer,United States,"
+        "Los Angeles,California,90032,West,OFF-AR-10002833,Office Supplies,Art,Newell 322,7.28,4,1.5,1.9656",
+    ], header=SUPERSTORE)
+    result = ingest_file(path, str(lake))
+    assert (result.rows_accepted, result.rows_quarantined) == (3, 1)
+    assert any("layout superstore" in note for note in result.notes)
+    # By hand: 957.5775 x 0.45 / 0.55 = 783.47; 22.368 x 0.2 / 0.8 = 5.592 -> 5.59; no discount -> 0.
+    assert query(lake, "SELECT price, discount FROM sales ORDER BY price") == [
+        (22.368, 5.59), (261.96, 0.0), (957.5775, 783.47)]
+    assert query(lake, "SELECT row_number, rule, reason FROM quarantine_sales") == [
+        (4, "discount_rate_out_of_range",
+         f"{path} row 4: discount_rate_out_of_range: discount '1.5' is above the maximum 0.95 "
+         "(lake_schemas/sales.yaml)")]
