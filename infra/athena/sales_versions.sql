@@ -10,7 +10,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `sales_versions` (
   `price` double COMMENT 'Line total charged (unit price x quantity, after any discount). 0 is valid (free items), a negative value is not. When a file carries only unit_price, price = unit_price x quantity. Money bounds (price, unit_price, discount, unit_cost): 0 <= value <= 1...',
   `unit_price` double COMMENT 'Price of one unit (price / quantity when the file carries only the line total).',
   `payment_method` string COMMENT 'Cash, Credit Card or Debit Card; other values are kept as sent with the flag unknown_payment_method.',
-  `invoice_date` date COMMENT 'Invoice date. Accepted as day/month/year (5/8/2022, the reference format), ISO (2022-08-05), or month/day/year when the file\'s dates read that way; an optional time is dropped. The order is decided per file (printed in the summary); in a file whose dat...',
+  `invoice_date` date COMMENT 'Invoice date. Accepted as day/month/year (5/8/2022, the reference format), ISO (2022-08-05), with an English month name (5-Aug-2022, 5 August 2022, Aug 5, 2022), or month/day/year when the file\'s dates read that way; an optional time is dropped. The or...',
   `shopping_mall` string COMMENT 'Store (mall) name, trimmed; a missing value becomes \'Unknown\' with the flag missing_store.',
   `discount` double COMMENT 'Discount given on the line, in currency (price is after it); 0 <= discount <= 1,000,000,000.',
   `unit_cost` double COMMENT 'Cost of one unit to the retailer; 0 <= unit_cost <= 1,000,000,000, and the line\'s cost (unit_cost x quantity, what profitability sums) at most 1,000,000,000 too.',

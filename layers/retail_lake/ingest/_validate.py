@@ -198,9 +198,27 @@ def number_stages(col: str, fmt: str = POINT, present: bool = True) -> list[str]
 
 # --- dates -------------------------------------------------------------------------------------
 
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+                "october", "november", "december")
+
+
+def _named_month(word: str) -> str:
+    """SQL: the month number (1-12) of an English month name or its abbreviation ('Aug', 'Sept',
+    'August'), else NULL."""
+    names = ", ".join(sql_literal(m) for m in _MONTH_NAMES)
+    prefix = f"lower(rtrim({word}, '.'))"
+    return (f"CASE WHEN length({prefix}) >= 3 THEN list_position(list_transform([{names}], "
+            f"m -> starts_with(m, {prefix})), true) END")
+
+
 def _date_parts(con: duckdb.DuckDBPyConnection) -> None:
-    """``date_parts``: every distinct invoice_date text with its row count and both readings."""
+    """``date_parts``: every distinct invoice_date text with its row count and both readings.
+
+    Dates with a month name ('5-Aug-2022', '5 August 2022', 'Aug 5, 2022') are unambiguous and
+    read as such (kind 'named'); numeric ones are read both ways and the file's order decides."""
     d = "split_part(split_part(t, ' ', 1), 'T', 1)"
+    named_dmy = sql_literal(r"^(\d{1,2})[-/ .]+([A-Za-z]{3,9}\.?)[-/ .,]+(\d+)(?:[ T]\d.*)?$")
+    named_mdy = sql_literal(r"^([A-Za-z]{3,9}\.?)[-/ .]+(\d{1,2})(?:st|nd|rd|th)?[-/ .,]+(\d+)(?:[ T]\d.*)?$")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE date_parts AS
@@ -213,18 +231,31 @@ def _date_parts(con: duckdb.DuckDBPyConnection) -> None:
             SELECT *,
                    regexp_extract(s, '^(\\d{{4}})[-/.](\\d{{1,2}})[-/.](\\d{{1,2}})$', ['y', 'm', 'd']) AS iso,
                    regexp_extract(s, '^(\\d{{4}})(\\d{{2}})(\\d{{2}})$', ['y', 'm', 'd']) AS compact,
-                   regexp_extract(s, '^(\\d{{1,2}})[-/.](\\d{{1,2}})[-/.](\\d+)$', ['a', 'b', 'y']) AS dmy
+                   regexp_extract(s, '^(\\d{{1,2}})[-/.](\\d{{1,2}})[-/.](\\d+)$', ['a', 'b', 'y']) AS dmy,
+                   regexp_extract(t, {named_dmy}, ['d', 'mon', 'y']) AS named_dmy,
+                   regexp_extract(t, {named_mdy}, ['mon', 'd', 'y']) AS named_mdy
             FROM parts
+        ), named_parts AS (
+            SELECT *,
+                   CASE WHEN named_dmy.y <> '' THEN named_dmy.d ELSE named_mdy.d END AS named_d,
+                   CASE WHEN named_dmy.y <> '' THEN named_dmy.mon ELSE named_mdy.mon END AS named_mon,
+                   CASE WHEN named_dmy.y <> '' THEN named_dmy.y ELSE named_mdy.y END AS named_y
+            FROM split
+        ), named AS (
+            SELECT *, CASE WHEN named_y <> '' THEN {_named_month('named_mon')} END AS named_month FROM named_parts
         )
         SELECT raw_text, n, t,
                CASE WHEN iso.y <> '' THEN 'iso' WHEN compact.y <> '' THEN 'iso'
                     WHEN dmy.a <> '' AND length(dmy.y) = 2 THEN 'two_digit_year'
-                    WHEN dmy.a <> '' AND length(dmy.y) = 4 THEN 'dmy' END AS kind,
+                    WHEN dmy.a <> '' AND length(dmy.y) = 4 THEN 'dmy'
+                    WHEN named_month IS NOT NULL AND length(named_y) = 2 THEN 'two_digit_year'
+                    WHEN named_month IS NOT NULL AND length(named_y) = 4 THEN 'named' END AS kind,
+               CAST(try_strptime(named_y || '-' || named_month || '-' || named_d, '%Y-%m-%d') AS DATE) AS named_date,
                CAST(CASE WHEN iso.y <> '' THEN try_strptime(iso.y || '-' || iso.m || '-' || iso.d, '%Y-%m-%d')
                          WHEN compact.y <> '' THEN try_strptime(s, '%Y%m%d') END AS DATE) AS iso_date,
                CAST(try_strptime(dmy.y || '-' || dmy.b || '-' || dmy.a, '%Y-%m-%d') AS DATE) AS day_first,
                CAST(try_strptime(dmy.y || '-' || dmy.a || '-' || dmy.b, '%Y-%m-%d') AS DATE) AS month_first
-        FROM split
+        FROM named
         """
     )
 
@@ -259,9 +290,11 @@ def _date_map(con: duckdb.DuckDBPyConnection, date_range: DateRange) -> FileDeci
                         WHEN value < DATE {first} OR value > DATE {last} THEN 'outside_date_range' END AS problem
             FROM (
                 SELECT raw_text AS raw, t AS text,
-                       CASE kind WHEN 'iso' THEN iso_date WHEN 'dmy' THEN {value} END AS value,
+                       CASE kind WHEN 'iso' THEN iso_date WHEN 'named' THEN named_date WHEN 'dmy' THEN {value}
+                            END AS value,
                        CASE WHEN t IS NULL THEN NULL
                             WHEN kind = 'iso' THEN CASE WHEN iso_date IS NULL THEN 'not_date' END
+                            WHEN kind = 'named' THEN CASE WHEN named_date IS NULL THEN 'not_date' END
                             WHEN kind = 'dmy' THEN {problem_dmy}
                             WHEN kind = 'two_digit_year' THEN 'two_digit_year'
                             ELSE 'not_date' END AS problem
