@@ -149,12 +149,15 @@ def write_quarantine(
         text_cols = [c.name for c in table("quarantine_sales").columns if c.name in text_cols]
     selects = ", ".join(f"{formula_safe(f'q_{c}')} AS {c}" for c in text_cols)
     reason = f"{sql_literal(lineage.source)} || ' row ' || row_number || ': ' || rule || ': ' || detail"
-    rejected = "SELECT * FROM checked WHERE rule IS NOT NULL"
-    if not any(name.startswith("q_") for (name, *_rest) in con.execute("DESCRIBE checked").fetchall()):
+    names = {name for (name, *_rest) in con.execute("DESCRIBE checked").fetchall()}
+    # build_checked leaves raw_line out when the parser rejected no line: NULL for every row then.
+    checked = "checked" if "raw_line" in names else "(SELECT *, CAST(NULL AS VARCHAR) AS raw_line FROM checked)"
+    rejected = f"SELECT * FROM {checked} WHERE rule IS NOT NULL"
+    if not any(name.startswith("q_") for name in names):
         # build_checked's narrow ``checked``: the fields as received come from ``raw`` (still there)
         # by the parsed row's ordinal; parser rejects have no ordinal and keep their raw_line only.
         texts = ", ".join(f"r.{c} AS q_{c}" for c in text_cols)
-        rejected = (f"SELECT c.*, {texts} FROM checked c LEFT JOIN (SELECT rowid + 1 AS ordinal, * FROM raw) r "
+        rejected = (f"SELECT c.*, {texts} FROM {checked} c LEFT JOIN (SELECT rowid + 1 AS ordinal, * FROM raw) r "
                     "ON r.ordinal = c.ordinal WHERE c.rule IS NOT NULL")
     local = workdir / "quarantine.parquet"
     con.execute(
