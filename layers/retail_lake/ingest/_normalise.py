@@ -7,6 +7,7 @@ the result back, so the rules are plain Python, easy to read and to test.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 from importlib import resources
 
@@ -45,11 +46,13 @@ _NOT_KEY = bytes(b for b in range(128) if not (48 <= b <= 57 or 97 <= b <= 122))
 
 
 def _key(value: str) -> str:
-    """Matching key: lower case, Turkish dotless i folded, '&'/'and' and punctuation dropped.
+    """Matching key: lower case, accents and the Turkish dotless i folded, '&'/'and' and punctuation dropped.
 
     Written with bytes.translate rather than a regex: a file may carry 200,000 distinct names.
     """
     folded = value.lower().replace("ı", "i").replace("i̇", "i").replace("&", " ")
+    if not folded.isascii():  # Çevahir -> cevahir, Şişli -> sisli: letters lose their accents, not themselves
+        folded = "".join(c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(c))
     if "and" in folded:
         folded = _AND.sub(" ", folded)
     return folded.encode("ascii", "ignore").translate(None, _NOT_KEY).decode("ascii")
