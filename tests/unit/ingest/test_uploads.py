@@ -184,11 +184,13 @@ def _write(path: Path, line) -> Path:
 def _cli_ingest(path: Path, tmp: Path) -> tuple[float, float]:
     """(seconds, peak RSS MB) of `retail-lake ingest FILE` in its own process."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "retail_lake.cli", "ingest", str(path),
-                             "--lake", str(tmp / f"lake-{path.stem}")], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "TMPDIR": str(tmp)})
-    _, status, usage = os.wait4(proc.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    out = tmp / f"{path.stem}.out"
+    with open(out, "wb") as sink:  # a file, not a pipe: nothing blocks while wait4 waits
+        proc = subprocess.Popen([sys.executable, "-m", "retail_lake.cli", "ingest", str(path),
+                                 "--lake", str(tmp / f"lake-{path.stem}")], stdout=sink,
+                                stderr=subprocess.STDOUT, env={**os.environ, "TMPDIR": str(tmp)})
+        _, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, out.read_text(errors="replace")[-3000:]
     return time.perf_counter() - started, usage.ru_maxrss / 1024
 
 
