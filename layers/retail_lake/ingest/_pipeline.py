@@ -15,7 +15,7 @@ from retail_lake.config import Settings
 from retail_lake.duck import new_duckdb, sql_literal
 from retail_lake.ingest._errors import IngestFailedError, RejectedFileError, RetryableIngestError
 from retail_lake.ingest._prepare import Limits
-from retail_lake.ingest._read import alias_index, detect_format, known_layout, load_raw, missing_columns_message
+from retail_lake.ingest._read import alias_index, detect_format, load_raw, missing_columns_message
 from retail_lake.ingest._validate import DateRange, build_all_rejected, build_checked
 from retail_lake.ingest._work import work_folder
 from retail_lake.ingest._write import (
@@ -226,15 +226,15 @@ def _ingest(
                 _build_checked_stores(con, upload.source)
             else:
                 decisions = build_checked(con, spec, upload.source, date_range_of(settings),
-                                          present=list(read.mapping), layout=known_layout(read.headers, spec))
+                                          present=list(read.mapping), layout=read.layout)
                 notes.extend(decisions.notes())
                 log["date_order"] = "ambiguous" if decisions.dates_contradict else decisions.date_order
                 log["number_format"] = decisions.number_format
             mark("validate")
             if read.ignored_columns:
                 notes.insert(0, f"ignored columns: {', '.join(read.ignored_columns)}")
-            if layout := known_layout(read.headers, spec):
-                notes.insert(0, f"layout {layout['name']}: {layout['note']}")
+            if read.layout:
+                notes.insert(0, f"layout {read.layout.name}: {read.layout.note}")
         except RejectedFileError as exc:
             status, message = "rejected", str(exc)
             if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'raw'").fetchone()[0]:

@@ -28,7 +28,7 @@ from retail_lake.ingest._prepare import (
     transcode_utf16,
 )
 from retail_lake.ingest._rows import table_from_rows
-from retail_lake.schemas import Table, normalise_header
+from retail_lake.schemas import Layout, Table, normalise_header
 
 if TYPE_CHECKING:
     import duckdb
@@ -49,6 +49,7 @@ class ReadResult:
     rows_unparseable: int = 0
     encoding: str = "utf-8"
     encoding_source: str = "default"  # 'default' (UTF-8 read as is) | 'detected' | 'given'
+    layout: Layout | None = None  # the known public layout the headers name (lake_schemas ``layouts``)
 
 
 def detect_format(path: Path, name: str) -> str:
@@ -89,23 +90,11 @@ def alias_index(spec: Table) -> dict[str, str]:
     return index
 
 
-def known_layout(headers: list[str], spec: Table) -> dict | None:
-    """The lake_schemas ``layouts`` entry whose signature headers are all present, if any: a known
-    public layout where a header means something else than its name says (Online Retail II's
-    `Price` is the price of one unit, not the line total)."""
-    present = {normalise_header(h) for h in headers}
-    for layout in spec.extra.get("layouts") or ():
-        if all(normalise_header(s) in present for s in layout["signature"]):
-            return layout
-    return None
-
-
-def map_headers(headers: list[str], spec: Table) -> tuple[dict[str, str], list[str]]:
-    """Match headers case/space-insensitively with aliases; exact names win over aliases; a known
-    layout's own header meanings win over both."""
+def map_headers(headers: list[str], spec: Table, layout: Layout | None = None) -> tuple[dict[str, str], list[str]]:
+    """Match headers case/space-insensitively with aliases; exact names win over aliases; the known
+    ``layout``'s own header meanings (Online Retail II's `Price` is a unit price) win over both."""
     index = alias_index(spec)
-    layout = known_layout(headers, spec)
-    overrides = {normalise_header(h): c for h, c in (layout or {}).get("headers", {}).items()}
+    overrides = {normalise_header(h): c for h, c in (layout.headers if layout else {}).items()}
     index |= overrides
     mapping: dict[str, str] = {}
     ignored: list[str] = []
@@ -224,7 +213,8 @@ def _load_table(
     except Exception as exc:  # duckdb.Error subclasses; message is the useful part
         raise _unreadable(exc, file_format) from None
     headers = [h.replace("\ufeff", "").strip() for h in raw_names]
-    mapping, ignored = map_headers(headers, spec)
+    layout = spec.layout_of(headers)
+    mapping, ignored = map_headers(headers, spec, layout)
     missing = [c.name for c in spec.input_columns if c.input == "required" and c.name not in mapping]
     if "price" in missing and "unit_price" in mapping:
         missing.remove("price")
@@ -252,7 +242,7 @@ def _load_table(
         "CREATE OR REPLACE VIEW raw AS SELECT file_row_number AS rowid, * EXCLUDE (file_row_number) "
         f"FROM read_parquet({sql_literal(str(local))}, file_row_number = true)"
     )
-    return ReadResult(file_format, mapping, headers, ignored, missing)
+    return ReadResult(file_format, mapping, headers, ignored, missing, layout=layout)
 
 
 def load_raw(

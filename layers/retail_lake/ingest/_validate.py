@@ -30,7 +30,7 @@ from retail_lake.ingest._normalise import (
     normalise_payment,
 )
 from retail_lake.ingest._rows import table_from_rows
-from retail_lake.schemas import Check, Column, Table
+from retail_lake.schemas import Column, Layout, Table
 
 if TYPE_CHECKING:
     import duckdb
@@ -408,7 +408,7 @@ def _dimension_maps(con: duckdb.DuckDBPyConnection) -> None:
 
 def build_checked(
     con: duckdb.DuckDBPyConnection, spec: Table, source: str, date_range: DateRange, present: list[str] | None = None,
-    layout: dict | None = None,
+    layout: Layout | None = None,
 ) -> FileDecisions:
     """Create table ``checked`` from ``raw``/``rejects``; returns what was decided for the file.
 
@@ -440,23 +440,21 @@ def build_checked(
     ]
     for depth in range(2, 5):
         layers.append([stages[depth] for stages in numeric_layers])
-    discount_is_rate = (layout or {}).get("discount") == "rate"
     layers.append([
         "CASE WHEN t_price IS NULL THEN round(n_unit_price * n_quantity, 2) ELSE n_price END AS v_price",
-        ("CASE WHEN n_discount >= 0 AND n_discount < 1 THEN round(CAST(CASE WHEN t_price IS NULL THEN "
-         "round(n_unit_price * n_quantity, 2) ELSE n_price END * n_discount / (1 - n_discount) AS DOUBLE), 2) END"
-         if discount_is_rate else "n_discount") + " AS v_discount",
         "coalesce(t_price, t_unit_price) AS t_price_or_unit",
         "n_age BETWEEN 0 AND 120 AND n_age = floor(n_age) AS age_ok",
+    ])
+    discount_is_rate = layout is not None and layout.discount == "rate"
+    layers.append([
+        "CASE WHEN n_discount >= 0 AND n_discount < 1 THEN round(CAST(v_price * n_discount / (1 - n_discount) "
+        "AS DOUBLE), 2) END AS v_discount" if discount_is_rate else "n_discount AS v_discount"
     ])
     raw_texts = {c: f"t_{c}" for c in inputs} | {"price": "t_price_or_unit", "invoice_date": "d_text"}
     values = {c: f"n_{c}" for c in inputs} | {"price": "v_price"}
     rules, details = [], []
-    layout_checks = {}
-    for check in (layout or {}).get("checks", ()):
-        layout_checks.setdefault(check["column"], []).append(Check(rule=check["rule"], when=check["when"]))
     for col in spec.input_columns:
-        for check in (*layout_checks.get(col.name, ()), *col.checks):
+        for check in (*(layout.column_checks(col.name) if layout else ()), *col.checks):
             cond = _condition(col, check.when, raw_texts[col.name], values[col.name])
             rules.append(f"WHEN {cond} THEN {sql_literal(check.rule)}")
             details.append(

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 __all__ = [
     "Check",
     "Column",
+    "Layout",
+    "LayoutCheck",
     "Table",
     "all_tables",
     "arrow_schema",
@@ -82,6 +84,35 @@ class Column:
 
 
 @dataclass(frozen=True)
+class LayoutCheck:
+    """A rule a known layout adds to one input column (tried before the column's own rules)."""
+
+    column: str
+    rule: str
+    when: str
+
+    @property
+    def check(self) -> Check:
+        return Check(rule=self.rule, when=self.when)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A known public file layout whose headers mean something else than their names say
+    (lake_schemas ``layouts``): recognised when every ``signature`` header is present."""
+
+    name: str
+    signature: tuple[str, ...]
+    note: str
+    headers: dict[str, str] = field(default_factory=dict, hash=False)  # header -> column it means
+    discount: str | None = None  # 'rate': the discount column is a rate of the undiscounted line
+    checks: tuple[LayoutCheck, ...] = ()
+
+    def column_checks(self, column: str) -> tuple[Check, ...]:
+        return tuple(c.check for c in self.checks if c.column == column)
+
+
+@dataclass(frozen=True)
 class Table:
     name: str
     layer: str
@@ -91,7 +122,15 @@ class Table:
     partitions: tuple[Column, ...] = ()
     business_key: tuple[str, ...] = ()
     physical_table: str | None = None
+    layouts: tuple[Layout, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def layout_of(self, headers: list[str]) -> Layout | None:
+        """The known layout whose signature headers are all among ``headers`` (matched like any
+        header), if any."""
+        present = {normalise_header(h) for h in headers}
+        return next((layout for layout in self.layouts
+                     if all(normalise_header(s) in present for s in layout.signature)), None)
 
     @property
     def column_names(self) -> list[str]:
@@ -173,9 +212,20 @@ def _column(raw: dict[str, Any]) -> Column:
     )
 
 
+def _layout(raw: dict[str, Any]) -> Layout:
+    return Layout(
+        name=raw["name"],
+        signature=tuple(raw["signature"]),
+        note=str(raw["note"]),
+        headers=dict(raw.get("headers") or {}),
+        discount=raw.get("discount"),
+        checks=tuple(LayoutCheck(**c) for c in raw.get("checks") or ()),
+    )
+
+
 def _load(raw: dict[str, Any]) -> Table:
     known = {"name", "layer", "description", "location", "columns", "partitions", "business_key",
-             "physical_table"}
+             "physical_table", "layouts"}
     return Table(
         name=raw["name"],
         layer=raw["layer"],
@@ -185,6 +235,7 @@ def _load(raw: dict[str, Any]) -> Table:
         partitions=tuple(_column(c) for c in raw.get("partitions") or ()),
         business_key=tuple(raw.get("business_key") or ()),
         physical_table=raw.get("physical_table"),
+        layouts=tuple(_layout(r) for r in raw.get("layouts") or ()),
         extra={k: v for k, v in raw.items() if k not in known},
     )
 

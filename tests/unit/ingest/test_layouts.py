@@ -68,3 +68,16 @@ def test_superstore_discount_is_a_rate_of_the_undiscounted_line(write_file, lake
         (4, "discount_rate_out_of_range",
          f"{path} row 4: discount_rate_out_of_range: discount '1.5' is above the maximum 0.95 "
          "(lake_schemas/sales.yaml)")]
+
+
+def test_every_layout_names_real_input_columns() -> None:
+    """The layouts in lake_schemas are read into typed entries whose columns exist."""
+    from retail_lake.schemas import table
+
+    spec = table("sales")
+    inputs = {c.name for c in spec.input_columns}
+    assert {layout.name for layout in spec.layouts} >= {"online_retail_ii", "superstore"}
+    for layout in spec.layouts:
+        assert layout.signature and layout.note
+        assert set(layout.headers.values()) <= inputs
+        assert {check.column for check in layout.checks} <= inputs
