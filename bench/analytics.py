@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import Run, median_runs, run_child
+from _harness import CLI, Run, median_runs, run_child
 
 HERE = Path(__file__).resolve()
 TARGET_SECONDS_10M = 20.0
@@ -33,9 +33,6 @@ TARGET_PANDAS_RATIO = 0.20  # project seconds / pandas seconds at 2M rows (issue
 
 
 # --- the two sides, run as children of this script ------------------------------------------------
-
-CLI = Path(sys.executable).with_name("retail-lake")
-
 
 def project_command(lake: str) -> list[str]:
     """The project as a user runs it: the whole `retail-lake analytics` process (startup, compaction

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CLI = Path(sys.executable).with_name("retail-lake")
+sys.path.insert(0, str(HERE))
+from _harness import CLI  # noqa: E402
 
 
 @dataclass

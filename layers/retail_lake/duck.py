@@ -7,6 +7,8 @@ first connection is opened.
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +38,27 @@ __all__ = [
 def sql_literal(value: str) -> str:
     """A SQL string literal ('it''s')."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def sql_value(value: Any) -> str:
+    """A typed SQL literal for a Python value: NULL, a boolean, an integer, a DOUBLE (non-finite ones
+    too), a DATE, a TIMESTAMP (UTC, no zone) or a string. Portable to Athena (DuckDB and Trino both
+    read ``DATE '2024-01-31'`` and ``CAST(1.5 AS DOUBLE)``)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"CAST({value!r} AS DOUBLE)" if math.isfinite(value) else f"CAST('{value!r}' AS DOUBLE)"
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return f"TIMESTAMP {sql_literal(value.isoformat(sep=' '))}"
+    if isinstance(value, date):
+        return f"DATE {sql_literal(value.isoformat())}"
+    return sql_literal(str(value))
 
 
 def sql_identifier(name: str) -> str:

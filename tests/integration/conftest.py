@@ -16,6 +16,7 @@ import sys
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -225,3 +226,21 @@ def endpoint_stack(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
         yield stack
     finally:
         delete_stack(stack)
+
+
+@contextmanager
+def emitted_metrics(ingest_app: ModuleType) -> Iterator[list[str]]:
+    """The names of the metrics the ingest handler adds while the block runs (still emitted as usual)."""
+    counted: list[str] = []
+    metrics = ingest_app.runner.metrics
+    original = metrics.add_metric
+
+    def record(name: str, unit: Any, value: float, **kwargs: Any) -> None:
+        counted.append(name)
+        original(name=name, unit=unit, value=value, **kwargs)
+
+    metrics.add_metric = record
+    try:
+        yield counted
+    finally:
+        metrics.add_metric = original

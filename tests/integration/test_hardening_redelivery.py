@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from retail_lake.ingest._pipeline import sequencer_order
 from retail_lake.query import connect
-from tests.integration.conftest import EVENTS
+from tests.integration.conftest import EVENTS, emitted_metrics
 
 HEADER = "invoice_no,customer_id,gender,age,category,quantity,price,payment_method,invoice_date,shopping_mall\n"
 # Bodies share invoices I1 and I2 (across keys too), so who wins is visible in `quantity`;
@@ -258,23 +258,12 @@ def test_metrics_count_an_upload_once_when_sqs_redelivers_it_with_a_fresh_messag
     monkeypatch.setenv("LAKE_PREFIX", "metrics")
     [write] = put_all("upload-metrics", False, [Write(KEYS[0], 1, BASE_TIME, "0A")])
     body = write.notification("upload-metrics")
-    counted: list[str] = []
-    metrics = ingest_app.runner.metrics
-    original = metrics.add_metric
-
-    def record(name: str, unit: Any, value: float, **kwargs: Any) -> None:
-        counted.append(name)
-        original(name=name, unit=unit, value=value, **kwargs)
-
-    metrics.add_metric = record
-    try:
+    with emitted_metrics(ingest_app) as counted:
         assert ingest_app.lambda_handler({"Records": [sqs_record(body)]}, lambda_context)["batchItemFailures"] == []
         first = list(counted)
         assert ingest_app.lambda_handler({"Records": [sqs_record(body)]}, lambda_context)["batchItemFailures"] == []
         assert ingest_app.lambda_handler({"Records": [sqs_record(body), sqs_record(body)]},
                                          lambda_context)["batchItemFailures"] == []
-    finally:
-        metrics.add_metric = original
     assert first.count("UploadsSucceeded") == 1
     assert counted == first
     con = connect(f"s3://{moto_stack.lake_bucket}/metrics")

@@ -31,6 +31,7 @@ from retail_lake.ingest._lambda import sqs_event_from_messages
 from retail_lake.ingest.cli import redrive
 from retail_lake.query import connect
 from retail_lake.storage import S3Storage, StorageError
+from tests.integration.conftest import emitted_metrics
 
 HEADER = "invoice_no,customer_id,gender,age,category,quantity,price,payment_method,invoice_date,shopping_mall\n"
 
@@ -330,20 +331,9 @@ def test_metrics_are_not_emitted_twice_for_a_redelivered_upload(moto_stack, inge
     message = boto3.client("sqs").receive_message(QueueUrl=moto_stack.queue_url, AttributeNames=["All"],
                                                   MessageAttributeNames=["All"])["Messages"]
     event = sqs_event_from_messages(message, moto_stack.queue_arn)
-    counted: list[str] = []
-    metrics = ingest_app.runner.metrics
-    original = metrics.add_metric
-
-    def record(name: str, unit: Any, value: float, **kwargs: Any) -> None:
-        counted.append(name)
-        original(name=name, unit=unit, value=value, **kwargs)
-
-    metrics.add_metric = record
-    try:
+    with emitted_metrics(ingest_app) as counted:
         ingest_app.lambda_handler(event, lambda_context)
         first = list(counted)
         ingest_app.lambda_handler(event, lambda_context)  # SQS redelivers the same notification
-    finally:
-        metrics.add_metric = original
     assert "UploadsSucceeded" in first
     assert counted == first  # nothing added by the redelivery

@@ -8,7 +8,6 @@ tables that read it are skipped; the others still run.
 from __future__ import annotations
 
 import logging
-import math
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from retail_lake.analytics._sql import render_sql, typed_select
 from retail_lake.analytics._tables import RUNS_TABLE, dependencies, resolve_tables
 from retail_lake.analytics._versions import swap_pointer, table_prefix, version_key
 from retail_lake.config import Settings
-from retail_lake.duck import new_duckdb, sql_literal
+from retail_lake.duck import new_duckdb, sql_literal, sql_value
 from retail_lake.storage import Storage, open_storage
 from retail_lake.versions import new_run_id
 
@@ -129,23 +128,6 @@ def _run_tables(engine: Engine, storage: Storage, names: list[str], run_id: str,
     return results
 
 
-def _value_literal(value: object) -> str:
-    """A SQL literal for one run-log value (text, number, date, timestamp or NULL)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value) if math.isfinite(value) else "NULL"
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return f"TIMESTAMP {sql_literal(value.isoformat(sep=' '))}"
-    if isinstance(value, date):
-        return f"DATE {sql_literal(value.isoformat())}"
-    return sql_literal(str(value))
-
-
 def _append_run_log(storage: Storage, settings: Settings, results: list[TableRun], engine_name: str,
                     snapshot: SourceSnapshot, reference_date: date | None) -> None:
     """One Parquet file per run under analytics/analytics_runs/ (append-only, never rewritten)."""
@@ -171,7 +153,7 @@ def _append_run_log(storage: Storage, settings: Settings, results: list[TableRun
         # Literals, not executemany: DuckDB's executemany imports pandas to inspect its parameters
         # (half a second of every run).
         con.execute("INSERT INTO runs VALUES " + ", ".join(
-            "(" + ", ".join(_value_literal(row[c]) for c in columns) + ")" for row in rows))
+            "(" + ", ".join(sql_value(row[c]) for c in columns) + ")" for row in rows))
         with tempfile.TemporaryDirectory(prefix="retail-lake-runs-", dir=settings.tmp_dir) as tmp:
             out = Path(tmp) / "runs.parquet"
             con.execute(f"COPY runs TO {sql_literal(str(out))} (FORMAT parquet, COMPRESSION zstd)")

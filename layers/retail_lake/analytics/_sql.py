@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from retail_lake import schemas
+from retail_lake.duck import sql_value
 
 # The relations a SQL file may read besides sales, stores and earlier tables, all rendered into the
 # statement as CTEs: configuration (the functions below) and shared intermediates (sql/_shared/).
@@ -59,22 +60,8 @@ def age_bands() -> list[dict[str, Any]]:
     return [dict(band, band_order=i) for i, band in enumerate(_reference_yaml("age_bands.yaml")["bands"], 1)]
 
 
-def _literal(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return f"CAST({value!r} AS DOUBLE)"
-    if isinstance(value, date):
-        return f"DATE '{value.isoformat()}'"
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _values(name: str, columns: list[str], rows: list[list[Any]]) -> str:
-    body = ", ".join("(" + ", ".join(_literal(v) for v in row) + ")" for row in rows)
+    body = ", ".join("(" + ", ".join(sql_value(v) for v in row) + ")" for row in rows)
     return f"{name} AS (SELECT * FROM (VALUES {body}) AS {name}_values({', '.join(columns)}))"
 
 
@@ -83,7 +70,7 @@ def reference_ctes(reference_date: date | None = None) -> dict[str, str]:
     costs = cost_assumptions()
     return {
         "analytics_params": (
-            f"analytics_params AS (SELECT {_literal(reference_date)} AS reference_date)"
+            f"analytics_params AS (SELECT {sql_value(reference_date)} AS reference_date)"
             if reference_date
             else "analytics_params AS (SELECT CAST(NULL AS DATE) AS reference_date)"
         ),
