@@ -489,29 +489,45 @@ def build_checked(
     for layer in layers:
         relation = f"(SELECT *, {', '.join(layer)} FROM {relation}) x"
 
-    # Invoices seen more than once are the only rows that can be exact repeats: found first (on the
-    # raw text, a cheap grouping), so the duplicate search looks at those rows only.
-    # Grouped by a hash of the trimmed text (a 64-bit key groups far faster than strings); a collision
-    # only makes a few more rows candidates, the exact comparison decides.
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE repeated_invoices AS SELECT h FROM (SELECT hash(trim(invoice_no)) AS h FROM raw) "
-        "GROUP BY h HAVING count(*) > 1"
-    )
-    repeated = con.execute("SELECT count(*) FROM repeated_invoices").fetchone()[0] > 0
-    # ``checked`` holds no copy of the text: quarantine takes the fields as received from ``raw`` by
-    # ``ordinal`` (write_quarantine), so the table stays narrow and the common all-good file never
-    # stores its text twice. Rows are stored month by month (in no set order within a month: each
-    # partition's write sorts its rows by row_number): each partition's write then reads only its own
-    # row groups (zone maps) instead of scanning the whole table.
+    # ``checked`` holds what the rules decided and the values the file has, as narrow as it can
+    # (1M rows of it are the ingest's peak memory): the rule as an ENUM of the rule names (one byte),
+    # no detail text (``rejected_details`` below makes it for the rejected rows only, when quarantine
+    # is written), no column for an optional money column the file does not have, and unit_price
+    # only as the file gives it (``accepted`` derives the rest). No copy of the text either:
+    # quarantine takes the fields as received from ``raw`` by ordinal (write_quarantine). Rows
+    # are stored month by month (in no set order within a month: each partition's write sorts its
+    # rows by row_number): each partition's write then reads only its own row groups (zone maps)
+    # instead of scanning the whole table.
     # raw_line only holds the parser rejects' text: without rejects the column is left out (a column
     # of NULLs still costs 16 bytes a row in memory); write_quarantine reads it as NULL then.
+    rule_names = [*dict.fromkeys([
+        *(check.rule for col in spec.input_columns
+          for check in (*(layout.column_checks(col.name) if layout else ()), *col.checks)),
+        *PARSER_RULES.values(), "unparseable_row", "duplicate_row",
+    ])]
+    # flags as an ENUM too: every combination the maps' flags and bad_age can make, in the order
+    # ``flags`` writes them (a few dozen values), one byte a row instead of a 16-byte string.
+    con.execute("DROP TYPE IF EXISTS flag_sets")
+    con.execute(
+        "CREATE TYPE flag_sets AS ENUM (SELECT DISTINCT flags FROM (SELECT "
+        f"{_flags('c.flag', 'p.flag', 'g.flag', 'a.flag', 'm.flag')} AS flags "
+        f"FROM {_flag_values('map_category')} c, {_flag_values('map_payment_method')} p, "
+        f"{_flag_values('map_gender')} g, (VALUES (NULL), ('bad_age')) a(flag), "
+        f"{_flag_values('map_shopping_mall')} m) WHERE flags IS NOT NULL ORDER BY flags)"
+    )
+    con.execute("DROP TYPE IF EXISTS rule_name")
+    con.execute(f"CREATE TYPE rule_name AS ENUM ({', '.join(sql_literal(r) for r in rule_names)})")
+    held = {"unit_price": "n_unit_price", "discount": "v_discount", "unit_cost": "n_unit_cost"}
+    held_columns = "".join(f"\n            {value} AS {name}," for name, value in held.items() if name in present)
     raw_line = ",\n            CAST(NULL AS VARCHAR) AS raw_line" if has_rejects else ""
+    # ordinal (the row's position among the parsed rows) differs from row_number (its data row in
+    # the file) only after a parser reject: without rejects only row_number is kept.
+    ordinal = "x.ordinal,\n            " if has_rejects else ""
     con.execute(
         f"""
         CREATE OR REPLACE TABLE checked AS
         SELECT
-            x.ordinal,
-            x.row_number,
+            {ordinal}x.row_number,
             t_invoice_no AS invoice_no,
             CASE WHEN contains(t_customer_id, '.') THEN regexp_replace(t_customer_id, '^(\\d+)\\.0+$', '\\1')
                  ELSE t_customer_id END AS customer_id,
@@ -519,18 +535,14 @@ def build_checked(
             CASE WHEN age_ok THEN CAST(n_age AS INTEGER) END AS age,
             CAST(mc.value AS enum_category) AS category,
             CAST(CASE WHEN rule IS NULL THEN n_quantity END AS INTEGER) AS quantity,
-            v_price AS price,
-            coalesce(n_unit_price, CASE WHEN n_quantity > 0 THEN round(v_price / n_quantity, 4) END) AS unit_price,
+            v_price AS price,{held_columns}
             CAST(mp.value AS enum_payment_method) AS payment_method,
             n_invoice_date AS invoice_date,
             CAST(ms.value AS enum_shopping_mall) AS shopping_mall,
-            v_discount AS discount,
-            n_unit_cost AS unit_cost,
-            nullif(concat_ws(';', mc.flag, mp.flag, mg.flag,
-                CASE WHEN t_age IS NOT NULL AND NOT coalesce(age_ok, false) THEN 'bad_age' END,
-                ms.flag), '') AS flags,
-            rule,
-            CASE WHEN rule IS NOT NULL THEN CASE {' '.join(details)} END END AS detail{raw_line}
+            CAST({_flags('mc.flag', 'mp.flag', 'mg.flag',
+                          "CASE WHEN t_age IS NOT NULL AND NOT coalesce(age_ok, false) THEN 'bad_age' END",
+                          'ms.flag')} AS flag_sets) AS flags,
+            CAST(rule AS rule_name) AS rule{raw_line}
         FROM {relation}
         LEFT JOIN map_category mc ON mc.raw IS NOT DISTINCT FROM x.category
         LEFT JOIN map_payment_method mp ON mp.raw IS NOT DISTINCT FROM x.payment_method
@@ -539,24 +551,51 @@ def build_checked(
         ORDER BY date_trunc('month', n_invoice_date) NULLS LAST
         """
     )
-    if repeated:
-        _mark_duplicates(con)
+    # Invoices seen more than once among the accepted rows are the only rows that can be exact
+    # repeats: found first (a cheap grouping on a 64-bit hash of the number; a collision only makes a
+    # few more rows candidates, the exact comparison decides), so the duplicate search looks at those
+    # rows only.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE repeated_invoices AS SELECT h FROM "
+        "(SELECT hash(invoice_no) AS h FROM checked WHERE rule IS NULL) GROUP BY h HAVING count(*) > 1"
+    )
+    duplicates = bool(con.execute("SELECT count(*) FROM repeated_invoices").fetchone()[0]) and _mark_duplicates(con)
     if has_rejects:
         cases = " ".join(f"WHEN error_type LIKE '%{k}%' THEN '{v}'" for k, v in PARSER_RULES.items())
-        texts = " ".join(
-            f"WHEN error_type LIKE '%{k}%' THEN {sql_literal(v)}" for k, v in _PARSER_DETAILS.items()
-        )
         con.execute(
             f"""
             INSERT INTO checked BY NAME
-            SELECT data_row AS row_number,
-                   CASE {cases} ELSE 'unparseable_row' END AS rule,
-                   CASE {texts} ELSE 'the line could not be read as CSV fields ('
-                        || lower(error_type) || ')' END AS detail,
-                   raw_line
+            SELECT data_row AS row_number, CASE {cases} ELSE 'unparseable_row' END AS rule, raw_line
             FROM rejects
             """
         )
+    # The sentence that goes with each rejected row's rule, made only when quarantine is written
+    # (a view: for a file with no rejected row it is never computed). Rows the rules rejected get
+    # it from the same layered query (evaluated again for them, same values); exact repeats name
+    # the row they repeat; parser rejects say what the parser found.
+    parser_texts = " ".join(f"WHEN error_type LIKE '%{k}%' THEN {sql_literal(v)}" for k, v in _PARSER_DETAILS.items())
+    parts = [f"SELECT row_number, CASE {' '.join(details)} END AS detail FROM {relation} WHERE rule IS NOT NULL"]
+    if duplicates:
+        parts.append("SELECT row_number, 'exact repeat of row ' || first_row AS detail FROM duplicate_rows")
+    if has_rejects:
+        parts.append(f"SELECT data_row AS row_number, CASE {parser_texts} ELSE 'the line could not be read as "
+                     "CSV fields (' || lower(error_type) || ')' END AS detail FROM rejects")
+    con.execute("CREATE OR REPLACE VIEW rejected_details AS " + " UNION ALL ".join(parts))
+    # The accepted rows as `sales` columns: what ``checked`` does not hold is NULL, and unit_price
+    # the file does not give is the line's price per unit (lake_schemas/sales.yaml).
+    unit_price = "unit_price" if "unit_price" in present else "CAST(NULL AS DOUBLE)"
+    con.execute(
+        f"""
+        CREATE OR REPLACE VIEW accepted AS
+        SELECT row_number, invoice_no, customer_id, gender, age, category, quantity, price,
+               coalesce({unit_price}, CASE WHEN quantity > 0 THEN round(price / quantity, 4) END) AS unit_price,
+               payment_method, invoice_date, shopping_mall,
+               {'discount' if 'discount' in present else 'CAST(NULL AS DOUBLE)'} AS discount,
+               {'unit_cost' if 'unit_cost' in present else 'CAST(NULL AS DOUBLE)'} AS unit_cost,
+               flags
+        FROM checked WHERE rule IS NULL
+        """
+    )
     return decisions
 
 
@@ -564,15 +603,29 @@ _DUPLICATE_KEY = ("invoice_no", "customer_id", "gender", "age", "category", "qua
                   "invoice_date", "shopping_mall", "discount", "unit_cost")
 
 
-def _mark_duplicates(con: duckdb.DuckDBPyConnection) -> None:
-    """Exact repeats of an earlier accepted row (same normalised values) become ``duplicate_row``.
+def _flags(*parts: str) -> str:
+    """SQL: a row's flags, the non-NULL parts joined with ';' (NULL when there are none)."""
+    return f"nullif(concat_ws(';', {', '.join(parts)}), '')"
+
+
+def _flag_values(map_table: str) -> str:
+    """SQL: the flags a dimension map can give a row, and NULL (no flag)."""
+    return f"(SELECT flag FROM {map_table} UNION SELECT NULL)"
+
+
+def _mark_duplicates(con: duckdb.DuckDBPyConnection) -> bool:
+    """Exact repeats of an earlier accepted row (same normalised values) become ``duplicate_row``;
+    True when there were any (``duplicate_rows`` then holds each one's first row).
 
     Found by grouping the rows of repeated invoices (a grouping spills; a window over one huge
     partition, as 2M identical lines make, does not), then ``checked`` is rebuilt with a join on a
     narrow (row, first row) table instead of an UPDATE, whose undo data would have to fit in memory.
+    A key column ``checked`` does not hold (the file has no such column) is NULL on every row.
     """
-    key = ", ".join(_DUPLICATE_KEY)
-    same = " AND ".join(f"c.{k} IS NOT DISTINCT FROM f.{k}" for k in _DUPLICATE_KEY)
+    held = {name for (name, *_rest) in con.execute("DESCRIBE checked").fetchall()}
+    columns = [k for k in _DUPLICATE_KEY if k in held]
+    key = ", ".join(columns)
+    same = " AND ".join(f"c.{k} IS NOT DISTINCT FROM f.{k}" for k in columns)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE duplicate_rows AS
@@ -587,16 +640,16 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection) -> None:
         """
     )
     if not con.execute("SELECT count(*) FROM duplicate_rows").fetchone()[0]:
-        return
+        return False
     con.execute(
         """
         CREATE OR REPLACE TABLE checked AS
         SELECT c.* REPLACE (
-            CASE WHEN d.row_number IS NOT NULL THEN 'duplicate_row' ELSE c.rule END AS rule,
-            CASE WHEN d.row_number IS NOT NULL THEN 'exact repeat of row ' || d.first_row ELSE c.detail END AS detail)
+            CASE WHEN d.row_number IS NOT NULL THEN CAST('duplicate_row' AS rule_name) ELSE c.rule END AS rule)
         FROM checked c LEFT JOIN duplicate_rows d ON d.row_number = c.row_number
         """
     )
+    return True
 
 
 def build_all_rejected(con: duckdb.DuckDBPyConnection, spec: Table, source: str, rule: str, detail: str) -> None:

@@ -45,7 +45,8 @@ def partition_key(year: int, month: int, upload_id: str) -> str:
 def write_accepted(
     con: duckdb.DuckDBPyConnection, storage: Storage, lineage: Lineage, workdir: Path
 ) -> list[str]:
-    """One zstd Parquet file per (year, month) partition, rows in file order; returns the keys written."""
+    """One zstd Parquet file per (year, month) partition of the ``accepted`` rows (a view over
+    ``checked``, see build_checked), rows in file order; returns the keys written."""
     spec = table("sales")
     lineage_cols = {"source", "upload_id", "uploaded_at", "row_number"}
     columns = ", ".join(
@@ -53,7 +54,7 @@ def write_accepted(
         for c in spec.columns
     )
     months = con.execute(
-        "SELECT DISTINCT year(invoice_date), month(invoice_date) FROM checked WHERE rule IS NULL ORDER BY ALL"
+        "SELECT DISTINCT year(invoice_date), month(invoice_date) FROM accepted ORDER BY ALL"
     ).fetchall()
 
     def write_month(year: int, month: int) -> str:
@@ -65,8 +66,8 @@ def write_accepted(
                     f"AND invoice_date < DATE '{after[0]:04d}-{after[1]:02d}-01'")
         with con.cursor() as cur:  # one cursor per thread: DuckDB runs them side by side
             cur.execute(
-                f"COPY (SELECT {columns} FROM (SELECT *, {lineage.select_sql()} FROM checked "
-                f"WHERE rule IS NULL AND {in_month}) ORDER BY row_number) "
+                f"COPY (SELECT {columns} FROM (SELECT *, {lineage.select_sql()} FROM accepted "
+                f"WHERE {in_month}) ORDER BY row_number) "
                 f"TO {sql_literal(str(local))} ({PARQUET_OPTIONS})"
             )
         key = partition_key(year, month, lineage.upload_id)
@@ -100,9 +101,7 @@ def count_replaced(
     Reads only the other uploads' files there: on S3 those are downloaded, so the count costs what
     the partitions weigh, not the whole lake. A fresh partition costs one listing.
     """
-    months = con.execute(
-        "SELECT DISTINCT year(invoice_date), month(invoice_date) FROM checked WHERE rule IS NULL"
-    ).fetchall()
+    months = con.execute("SELECT DISTINCT year(invoice_date), month(invoice_date) FROM accepted").fetchall()
     files: list[str] = []
     for year, month in months:
         for info in storage.list(sales_partition_prefix(year, month)):
@@ -120,7 +119,7 @@ def count_replaced(
           f"{sql_literal(lineage.upload_id)}")
     replaced, newer = con.execute(
         f"""
-        WITH mine AS (SELECT DISTINCT invoice_no FROM checked WHERE rule IS NULL),
+        WITH mine AS (SELECT DISTINCT invoice_no FROM accepted),
         other AS (
             SELECT invoice_no, bool_or((uploaded_at, source, upload_id) > ({me})) AS newer
             FROM read_parquet({file_list}, union_by_name = true)
@@ -140,7 +139,9 @@ def write_quarantine(
     """Rejected rows with their fields as received (``checked``'s ``q_`` columns, else ``raw``'s by
     ordinal), reason and row number.
 
-    The reason names the file, the row and the rule: ``<source> row <n>: <rule>: <detail>``.
+    The reason names the file, the row and the rule: ``<source> row <n>: <rule>: <detail>``; the
+    detail is ``checked``'s own column, else the ``rejected_details`` view's (build_checked makes it
+    for the rejected rows only).
     """
     if not con.execute("SELECT count(*) FROM checked WHERE rule IS NOT NULL").fetchone()[0]:
         return None
@@ -152,16 +153,22 @@ def write_quarantine(
     names = {name for (name, *_rest) in con.execute("DESCRIBE checked").fetchall()}
     # build_checked leaves raw_line out when the parser rejected no line: NULL for every row then.
     checked = "checked" if "raw_line" in names else "(SELECT *, CAST(NULL AS VARCHAR) AS raw_line FROM checked)"
+    if "detail" not in names:
+        checked = (f"(SELECT c.*, d.detail FROM {checked} c LEFT JOIN rejected_details d "
+                   "ON d.row_number = c.row_number WHERE c.rule IS NOT NULL)")
     rejected = f"SELECT * FROM {checked} WHERE rule IS NOT NULL"
     if not any(name.startswith("q_") for name in names):
         # build_checked's narrow ``checked``: the fields as received come from ``raw`` (still there)
         # by the parsed row's ordinal; parser rejects have no ordinal and keep their raw_line only.
+        # Without parser rejects ``checked`` keeps no ordinal: it equals row_number then.
         texts = ", ".join(f"r.{c} AS q_{c}" for c in text_cols)
+        ordinal = "c.ordinal" if "ordinal" in names else "c.row_number"
         rejected = (f"SELECT c.*, {texts} FROM {checked} c LEFT JOIN (SELECT rowid + 1 AS ordinal, * FROM raw) r "
-                    "ON r.ordinal = c.ordinal WHERE c.rule IS NOT NULL")
+                    f"ON r.ordinal = {ordinal} WHERE c.rule IS NOT NULL")
     local = workdir / "quarantine.parquet"
     con.execute(
-        f"COPY (SELECT {selects}, {formula_safe('raw_line')} AS raw_line, rule, {reason} AS reason, "
+        f"COPY (SELECT {selects}, {formula_safe('raw_line')} AS raw_line, CAST(rule AS VARCHAR) AS rule, "
+        f"{reason} AS reason, "
         f"{lineage.select_sql()}, row_number "
         f"FROM ({rejected}) ORDER BY row_number) TO {sql_literal(str(local))} ({PARQUET_OPTIONS})"
     )

@@ -136,6 +136,39 @@ def test_duplicates_within_a_file(write_file, lake):
     ]
 
 
+def test_every_kind_of_reason_in_one_file(write_file, lake):
+    """A rule's reason, a parser reject's and an exact repeat's, each on its own row number (the
+    detail texts are made for the rejected rows only, after the rows are judged)."""
+    result = ingest_file(write_file("mixed.csv", [
+        GOOD[0],
+        "I200,C9,Male,30,Toys,1,12.5,Cash,5/8/2022",  # one field short
+        "I201,C9,Male,30,Toys,1,abc,Cash,5/8/2022,Kanyon",
+        GOOD[0],
+        GOOD[1],
+    ]), str(lake))
+    assert (result.rows_in, result.rows_accepted, result.rows_quarantined) == (5, 2, 3)
+    assert query(lake, "SELECT row_number, rule, reason FROM quarantine_sales ORDER BY 1") == [
+        (2, "wrong_column_count",
+         f"{result.source} row 2: wrong_column_count: the line has fewer fields than the header"),
+        (3, "bad_price",
+         f"{result.source} row 3: bad_price: price 'abc' is not a number (this file: decimal point)"),
+        (4, "duplicate_row", f"{result.source} row 4: duplicate_row: exact repeat of row 1"),
+    ]
+    assert query(lake, "SELECT row_number, invoice_no FROM sales ORDER BY 1") == [(1, "I100"), (5, "I101")]
+
+
+def test_unit_price_column_with_gaps_is_price_per_unit_there(write_file, lake):
+    header = HEADER + ",unit_price"
+    result = ingest_file(write_file("unit.csv", [
+        "I1,C1,Female,28,Books,3,30,Cash,5/8/2022,Kanyon,10",
+        "I2,C1,Female,28,Books,3,10,Cash,5/8/2022,Kanyon,",
+    ], header=header), str(lake))
+    assert result.rows_accepted == 2
+    assert query(lake, "SELECT invoice_no, unit_price, discount, unit_cost FROM sales ORDER BY 1") == [
+        ("I1", 10.0, None, None), ("I2", 3.3333, None, None),
+    ]
+
+
 def test_multi_line_invoice_is_kept_whole(write_file, lake):
     result = ingest_file(write_file("lines.csv", [
         "I7,C1,Female,28,Clothing,1,300.08,Cash,5/8/2022,Kanyon",
