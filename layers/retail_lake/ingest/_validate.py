@@ -69,6 +69,8 @@ _DIMENSIONS = {
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FLAGGED = ("category", "shopping_mall", "payment_method")
 NUMERIC_COLUMNS = ("quantity", "price", "unit_price", "discount", "unit_cost", "age")
+# A dimension with at most this many values reaches the writer as an ENUM (see ``accepted``).
+WRITTEN_ENUM_MAX_VALUES = 1000
 
 
 @dataclass(frozen=True)
@@ -582,14 +584,19 @@ def build_checked(
                      "CSV fields (' || lower(error_type) || ')' END AS detail FROM rejects")
     con.execute("CREATE OR REPLACE VIEW rejected_details AS " + " UNION ALL ".join(parts))
     # The accepted rows as `sales` columns: what ``checked`` does not hold is NULL, and unit_price
-    # the file does not give is the line's price per unit (lake_schemas/sales.yaml).
+    # the file does not give is the line's price per unit (lake_schemas/sales.yaml). A dimension
+    # stays an ENUM here only with few values (the writer puts an ENUM's whole dictionary in every
+    # partition file: 200,000 mall names would go into each one); beyond that it is text.
+    dims = {col: col if _enum_size(con, f"enum_{col}") <= WRITTEN_ENUM_MAX_VALUES else f"CAST({col} AS VARCHAR)"
+            for col in _DIMENSIONS}
     unit_price = "unit_price" if "unit_price" in present else "CAST(NULL AS DOUBLE)"
     con.execute(
         f"""
         CREATE OR REPLACE VIEW accepted AS
-        SELECT row_number, invoice_no, customer_id, gender, age, category, quantity, price,
+        SELECT row_number, invoice_no, customer_id, {dims['gender']} AS gender, age,
+               {dims['category']} AS category, quantity, price,
                coalesce({unit_price}, CASE WHEN quantity > 0 THEN round(price / quantity, 4) END) AS unit_price,
-               payment_method, invoice_date, shopping_mall,
+               {dims['payment_method']} AS payment_method, invoice_date, {dims['shopping_mall']} AS shopping_mall,
                {'discount' if 'discount' in present else 'CAST(NULL AS DOUBLE)'} AS discount,
                {'unit_cost' if 'unit_cost' in present else 'CAST(NULL AS DOUBLE)'} AS unit_cost,
                flags
@@ -601,6 +608,10 @@ def build_checked(
 
 _DUPLICATE_KEY = ("invoice_no", "customer_id", "gender", "age", "category", "quantity", "price", "payment_method",
                   "invoice_date", "shopping_mall", "discount", "unit_cost")
+
+
+def _enum_size(con: duckdb.DuckDBPyConnection, type_name: str) -> int:
+    return int(con.execute(f"SELECT len(enum_range(NULL::{type_name}))").fetchone()[0])
 
 
 def _flags(*parts: str) -> str:

@@ -31,9 +31,15 @@ class Lineage:
     upload_id: str
     uploaded_at: datetime  # naive UTC
 
-    def select_sql(self) -> str:
+    def select_sql(self, *, dictionary: bool = False) -> str:
+        """The lineage columns as constants; ``dictionary``: the two texts as one-value ENUMs, which
+        the Parquet writer writes straight from their dictionary instead of hashing the same string
+        again on every row (read back, they are text)."""
+        source, upload_id = sql_literal(self.source), sql_literal(self.upload_id)
+        if dictionary:
+            source, upload_id = f"CAST({source} AS ENUM({source}))", f"CAST({upload_id} AS ENUM({upload_id}))"
         return (
-            f"{sql_literal(self.source)} AS source, {sql_literal(self.upload_id)} AS upload_id, "
+            f"{source} AS source, {upload_id} AS upload_id, "
             f"TIMESTAMP {sql_literal(self.uploaded_at.isoformat(sep=' '))} AS uploaded_at"
         )
 
@@ -49,8 +55,14 @@ def write_accepted(
     ``checked``, see build_checked), rows in file order; returns the keys written."""
     spec = table("sales")
     lineage_cols = {"source", "upload_id", "uploaded_at", "row_number"}
+    # Text columns that ``accepted`` holds as ENUMs (the small dimensions, flags) are written as
+    # they are: DuckDB writes an ENUM to Parquet as text straight from its dictionary, without
+    # hashing every row's string again (1M rows: ~40 % of the write). Everything else is cast to
+    # the lake_schemas type.
+    held = {name: kind for (name, kind, *_rest) in con.execute("DESCRIBE accepted").fetchall()}
     columns = ", ".join(
-        f"CAST({c.name} AS {c.duckdb_type}) AS {c.name}" if c.name not in lineage_cols else c.name
+        c.name if c.name in lineage_cols or (c.duckdb_type == "VARCHAR" and held[c.name].startswith("ENUM("))
+        else f"CAST({c.name} AS {c.duckdb_type}) AS {c.name}"
         for c in spec.columns
     )
     months = con.execute(
@@ -66,7 +78,7 @@ def write_accepted(
                     f"AND invoice_date < DATE '{after[0]:04d}-{after[1]:02d}-01'")
         with con.cursor() as cur:  # one cursor per thread: DuckDB runs them side by side
             cur.execute(
-                f"COPY (SELECT {columns} FROM (SELECT *, {lineage.select_sql()} FROM accepted "
+                f"COPY (SELECT {columns} FROM (SELECT *, {lineage.select_sql(dictionary=True)} FROM accepted "
                 f"WHERE {in_month}) ORDER BY row_number) "
                 f"TO {sql_literal(str(local))} ({PARQUET_OPTIONS})"
             )

@@ -188,3 +188,34 @@ def test_every_row_is_accounted_for(write_file, lake):
     assert query(lake, "SELECT (SELECT count(*) FROM sales_versions) + (SELECT count(*) FROM quarantine_sales)") == [
         (7,)
     ]
+
+
+def _curated_files(lake) -> dict[str, Path]:
+    return {p.parent.name: p for p in sorted((lake / "curated" / "sales").rglob("*.parquet"))}
+
+
+def test_partition_files_hold_text_columns_and_only_small_dictionaries(write_file, lake):
+    """Small dimensions and lineage reach the Parquet writer as ENUMs (written as text from their
+    dictionary); a dimension with thousands of values is written as plain text, so a partition
+    file never carries the whole file's list of names."""
+    import hashlib
+
+    import duckdb
+
+    names = [hashlib.sha256(str(i).encode()).hexdigest()[:16] for i in range(3000)]  # poorly compressible
+    many = [f"I{i},C{i},Female,28,{name},1,10,Cash,5/8/2022,Kanyon" for i, name in enumerate(names)]
+    result = ingest_file(write_file("many.csv", [*many, "I9999,C1,Male,30,Books,1,12,Cash,5/9/2022,Kanyon"]),
+                         str(lake))
+    assert result.rows_accepted == 3001
+    files = _curated_files(lake)
+    assert set(files) == {"month=08", "month=09"}
+    con = duckdb.connect()
+    schema = {name: (physical, logical) for (name, physical, logical) in con.execute(
+        "SELECT name, type, converted_type FROM parquet_schema(?) WHERE name <> 'duckdb_schema'",
+        [str(files["month=09"])]).fetchall()}
+    for column in ("category", "gender", "payment_method", "shopping_mall", "flags", "source", "upload_id"):
+        assert schema[column] == ("BYTE_ARRAY", "UTF8"), column
+    # the one-row September file: no dictionary of 3,000 category names in it
+    assert files["month=09"].stat().st_size < 8_000
+    assert query(lake, "SELECT category, gender, source FROM sales WHERE invoice_no = 'I9999'") == [
+        ("Books", "Male", result.source)]
