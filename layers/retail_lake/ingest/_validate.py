@@ -406,6 +406,9 @@ def _dimension_maps(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TYPE IF EXISTS enum_{col}")
         con.execute(f"CREATE TYPE enum_{col} AS ENUM "
                     f"(SELECT DISTINCT value FROM map_{col} WHERE value IS NOT NULL ORDER BY value)")
+        # The map hands out the ENUM itself, so no row casts its string (a lookup per row).
+        con.execute(f"CREATE OR REPLACE TEMP TABLE map_{col} AS "
+                    f"SELECT raw, CAST(value AS enum_{col}) AS value, flag FROM map_{col}")
 
 
 def build_checked(
@@ -533,17 +536,19 @@ def build_checked(
             t_invoice_no AS invoice_no,
             CASE WHEN contains(t_customer_id, '.') THEN regexp_replace(t_customer_id, '^(\\d+)\\.0+$', '\\1')
                  ELSE t_customer_id END AS customer_id,
-            CAST(mg.value AS enum_gender) AS gender,
+            mg.value AS gender,
             CASE WHEN age_ok THEN CAST(n_age AS INTEGER) END AS age,
-            CAST(mc.value AS enum_category) AS category,
+            mc.value AS category,
             CAST(CASE WHEN rule IS NULL THEN n_quantity END AS INTEGER) AS quantity,
             v_price AS price,{held_columns}
-            CAST(mp.value AS enum_payment_method) AS payment_method,
+            mp.value AS payment_method,
             n_invoice_date AS invoice_date,
-            CAST(ms.value AS enum_shopping_mall) AS shopping_mall,
-            CAST({_flags('mc.flag', 'mp.flag', 'mg.flag',
-                          "CASE WHEN t_age IS NOT NULL AND NOT coalesce(age_ok, false) THEN 'bad_age' END",
-                          'ms.flag')} AS flag_sets) AS flags,
+            ms.value AS shopping_mall,
+            CASE WHEN mc.flag IS NOT NULL OR mp.flag IS NOT NULL OR mg.flag IS NOT NULL OR ms.flag IS NOT NULL
+                      OR (t_age IS NOT NULL AND NOT coalesce(age_ok, false))
+                 THEN CAST({_flags('mc.flag', 'mp.flag', 'mg.flag',
+                                   "CASE WHEN t_age IS NOT NULL AND NOT coalesce(age_ok, false) THEN 'bad_age' END",
+                                   'ms.flag')} AS flag_sets) END AS flags,
             CAST(rule AS rule_name) AS rule{raw_line}
         FROM {relation}
         LEFT JOIN map_category mc ON mc.raw IS NOT DISTINCT FROM x.category
