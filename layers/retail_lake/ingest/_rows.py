@@ -50,6 +50,9 @@ def table_from_rows(
             f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {casts} FROM read_csv({sql_literal(path)}, "
             f"header = false, columns = {spec}, quote = '\"', escape = '\"', nullstr = {sql_literal(_NULL)}, "
             f"allow_quoted_nulls = false, delim = ',', strict_mode = true, parallel = false, "
+            # Every option is given: no sniffing (a quoted value starting with a carriage return
+            # made the sniffer give up on the file).
+            f"auto_detect = false, new_line = '\\n', "
             f"max_line_size = {max(longest + 16, 2_097_152)})"
         )
     finally:

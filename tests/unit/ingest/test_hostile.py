@@ -210,3 +210,18 @@ def test_reader_and_validator_never_raise(tmp_path_factory, body):
     assert result.status in ("succeeded", "rejected")
     assert "\n" not in result.message
     assert result.rows_in == result.rows_accepted + result.rows_quarantined
+
+
+def test_rows_table_keeps_any_text(tmp_path):
+    """The small join tables pass through a CSV: carriage returns, quotes, commas and the null
+    marker's look-alikes come back as they went in (a value starting with CR once stopped DuckDB's
+    sniffer; the fuzz test found it)."""
+    import duckdb
+
+    from retail_lake.ingest._rows import table_from_rows
+
+    con = duckdb.connect()
+    con.execute(f"SET temp_directory = '{tmp_path}'")
+    values = ["\r\\x80", 'a "quoted", text', "line\nbreak", "\\N-ish", "", "#comment", None]
+    table_from_rows(con, "t", {"n": "BIGINT", "v": "VARCHAR"}, list(enumerate(values)))
+    assert con.execute("SELECT v FROM t ORDER BY n").fetchall() == [(v,) for v in values]
