@@ -95,8 +95,9 @@ class DuckDBEngine:
         self._tmp = tempfile.TemporaryDirectory(prefix="retail-lake-analytics-", dir=settings.tmp_dir)
         # A database file in the run's temp folder, not ':memory:': when `sales` has to be resolved
         # into a table, DuckDB stores it compressed (10M lines: ~170 MB instead of ~1.2 GB in
-        # memory), so the memory limit is left to the aggregations. Intermediates and results are
-        # Parquet files beside it (_parquet_relation).
+        # memory), so the memory limit is left to the aggregations; so is `sale_lines`
+        # (_materialise_shared). The other intermediates and the results are Parquet files beside
+        # it (_parquet_relation).
         self.con: duckdb.DuckDBPyConnection = new_duckdb(
             settings, str(Path(self._tmp.name) / "run.duckdb"), memory_limit=DEFAULT_MEMORY_LIMIT
         )
@@ -261,6 +262,16 @@ class DuckDBEngine:
             # Every line is its own invoice: `invoices` is a projection of sale_lines (its grouped
             # part reads no rows), so a view costs nothing and copies nothing.
             self.con.execute(f"CREATE OR REPLACE VIEW {held} AS {sql}")
+            return held
+        if name == "sale_lines":
+            # A table of the run's database, not Parquet: its readers group and join every line by
+            # customer and store / category / payment method / gender, and a table keeps those
+            # columns in the ENUM types `sales` reads them as (_dictionary_types: one byte, hashed
+            # and compared as an integer), where a Parquet file gives them back as text to hash
+            # again in every grouping. The file is in the run's temp folder and DuckDB writes the
+            # table's row groups there compressed, so memory stays with the aggregations. Measured
+            # at 2M lines (one thread): 0.25 s more to write, about 1 s less in the tables reading it.
+            self.con.execute(f"CREATE OR REPLACE TABLE {held} AS {sql}")
             return held
         path = Path(self._tmp.name) / "shared" / f"{name}.parquet"
         rows = self._parquet_relation(held, sql, path)
