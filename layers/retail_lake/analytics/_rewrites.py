@@ -124,6 +124,126 @@ def one_line_customer_totals(tree: exp.Expression, facts: RunFacts) -> exp.Expre
     return tree
 
 
+def _plain_column(node: exp.Expression | None, table: str = "") -> str | None:
+    """The name of ``node`` when it is a column reference (unqualified, or qualified by ``table``)."""
+    if isinstance(node, exp.Column) and isinstance(node.this, exp.Identifier) and node.table in ("", table):
+        return node.name
+    return None
+
+
+def _only(select: exp.Expression, *allowed: str) -> bool:
+    """``select`` is a SELECT from one relation with nothing set but its select list, FROM and the
+    ``allowed`` clauses (no join, DISTINCT, WITH, ORDER BY, ...)."""
+    return (isinstance(select, exp.Select) and isinstance(select.args.get("from_"), exp.From)
+            and not any(value for key, value in select.args.items()
+                        if key not in ("expressions", "from_", *allowed)))
+
+
+def _top_row(cte: exp.CTE) -> tuple[exp.Select, exp.Select, str, str] | None:
+    """For a CTE ``SELECT c... FROM (SELECT c..., ROW_NUMBER() OVER (PARTITION BY k ORDER BY o) AS pos
+    FROM s) r WHERE pos = 1`` (plain columns, k among the c): (outer select, inner select, s, k)."""
+    outer = cte.this
+    if cte.args["alias"].columns or not _only(outer, "where"):
+        return None
+    where, subquery = outer.args.get("where"), outer.args["from_"].this
+    if not (isinstance(subquery, exp.Subquery) and subquery.alias and where is not None
+            and isinstance(where.this, exp.EQ) and where.this.expression == exp.Literal.number(1)):
+        return None
+    position = _plain_column(where.this.this, subquery.alias)
+    inner = subquery.this
+    if not (position and _only(inner) and isinstance(inner.args["from_"].this, exp.Table)):
+        return None
+    source = inner.args["from_"].this
+    windows = [e for e in inner.expressions if isinstance(e, exp.Alias) and isinstance(e.this, exp.Window)]
+    if source.alias or source.db or len(windows) != 1 or windows[0].alias != position:
+        return None
+    window = windows[0].this
+    keys = [_plain_column(k) for k in window.args.get("partition_by") or []]
+    inner_columns = {_plain_column(e) for e in inner.expressions if e is not windows[0]}
+    columns = {_plain_column(e, subquery.alias) for e in outer.expressions}
+    if not (isinstance(window.this, exp.RowNumber) and len(keys) == 1 and keys[0]
+            and not any(window.args.get(k) for k in ("spec", "alias", "first"))
+            and None not in inner_columns | columns and keys[0] in columns and columns <= inner_columns
+            and position not in columns):
+        return None
+    return outer, inner, source.name, keys[0]
+
+
+def _key_grouping(cte: exp.CTE) -> tuple[exp.Select, str, str] | None:
+    """For a CTE ``SELECT k, aggregate AS x, ... FROM s GROUP BY k``: (the select, s, k)."""
+    select = cte.this
+    if (cte.args["alias"].columns or not _only(select, "group")
+            or not isinstance(select.args["from_"].this, exp.Table)):
+        return None
+    source, group = select.args["from_"].this, select.args.get("group")
+    keys = [_plain_column(k) for k in group.expressions] if group else []
+    if (source.alias or source.db or len(keys) != 1 or not keys[0]
+            or any(value for key, value in group.args.items() if key != "expressions")):
+        return None
+    for e in select.expressions:
+        if _plain_column(e) == keys[0]:
+            continue
+        aggregate = e.this if isinstance(e, exp.Alias) else None
+        if not (isinstance(aggregate, exp.AggFunc) and not aggregate.find(exp.Distinct, exp.Order, exp.Window)):
+            return None
+    return select, source.name, keys[0]
+
+
+def partition_aggregates(tree: exp.Expression, facts: RunFacts) -> exp.Expression:
+    """Applies where one SELECT LEFT JOINs, on the same expression e, a top row per partition of a
+    relation s by k (CTE A: ``SELECT c... FROM (SELECT c..., ROW_NUMBER() OVER (PARTITION BY k
+    ORDER BY o) AS pos FROM s) r WHERE pos = 1``, k among the c) and a grouping of the same s by k
+    (CTE B: ``SELECT k, aggregate AS x, ... FROM s GROUP BY k``): ``LEFT JOIN A a ON a.k = e ...
+    LEFT JOIN B b ON b.k = e``, b read in no other join's condition. B's aggregates are computed in
+    A's window pass instead, ``aggregate OVER (PARTITION BY k) AS x``, A passes them on, ``b.x`` is
+    read as ``a.x`` and the join of B goes: one pass over s by k, and one join, instead of two.
+
+    Exact: the partitions of s by k are the groups of s by k (NULL keys form one of each), so on
+    every row of a partition ``aggregate OVER (PARTITION BY k)`` (no ORDER BY: the whole partition)
+    is B's value for that k; A keeps one row per partition, so A's row for e carries B's row for e,
+    and when A has no row for e neither has B (both NULLs, as before). Plain aggregates only (no
+    DISTINCT, ORDER BY or FILTER), which mean the same as window aggregates.
+    """
+    ctes = {cte.alias_or_name: cte for cte in tree.find_all(exp.CTE)}
+    for select in list(tree.find_all(exp.Select)):
+        joins = select.args.get("joins") or []
+        tops, groupings = [], []  # (alias, CTE parts, e) of the joins that may take part
+        for join in joins:
+            table, on = join.this, join.args.get("on")
+            if not (isinstance(table, exp.Table) and table.name in ctes and not table.db and join.side == "LEFT"
+                    and isinstance(on, exp.EQ) and on.this.table == table.alias_or_name
+                    and not any(v for k, v in join.args.items() if k not in ("this", "on", "side"))):
+                continue
+            key = _plain_column(on.this, table.alias_or_name)
+            top, grouping = _top_row(ctes[table.name]), _key_grouping(ctes[table.name])
+            if top and top[3] == key:
+                tops.append((table.alias_or_name, top, on.expression))
+            elif grouping and grouping[2] == key:
+                groupings.append((join, table.alias_or_name, grouping, on.expression))
+        used: set[int] = set()
+        for alias_a, (outer, inner, source_a, key), e_a in tops:
+            for n, (join_b, alias_b, (grouped, source_b, _), e_b) in enumerate(groupings):
+                read_elsewhere = any(c.table == alias_b for other in joins if other is not join_b
+                                     for c in other.find_all(exp.Column))
+                if n in used or source_a != source_b or e_a != e_b or read_elsewhere:
+                    continue
+                added = [e for e in grouped.expressions if _plain_column(e) != key]
+                names = {e.alias_or_name for e in inner.expressions} | {e.alias_or_name for e in outer.expressions}
+                if names & {e.alias for e in added}:
+                    continue
+                for e in added:
+                    window = exp.Window(this=e.this.copy(), partition_by=[exp.column(key)], over="OVER")
+                    inner.append("expressions", exp.alias_(window, e.alias))
+                    outer.append("expressions", exp.column(e.alias))
+                for column in list(select.find_all(exp.Column)):
+                    if column.table == alias_b:
+                        column.set("table", exp.to_identifier(alias_a))
+                join_b.pop()
+                used.add(n)
+                break
+    return tree
+
+
 def _bitmap_count(column: exp.Expression, customers: int) -> exp.Expression:
     bits = exp.Anonymous(this="BITSTRING_AGG",
                          expressions=[column, exp.Literal.number(1), exp.Literal.number(customers)])
@@ -160,6 +280,7 @@ def bitmap_distinct_customers(tree: exp.Expression, facts: RunFacts) -> exp.Expr
 REWRITES: dict[str, Rewrite] = {
     "shared_intermediates": shared_intermediates,
     "one_line_customer_totals": one_line_customer_totals,
+    "partition_aggregates": partition_aggregates,
     "bitmap_distinct_customers": bitmap_distinct_customers,
 }
 

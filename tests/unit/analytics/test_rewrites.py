@@ -126,3 +126,38 @@ def test_one_line_customer_totals_applies_only_to_lakes_of_one_line_invoices() -
     out = _rewrites.parse(_rewritten(sql, "one_line_customer_totals", RunFacts(one_line_invoices=True)))
     (totals,) = [c for c in out.find_all(exp.CTE) if c.alias_or_name == "customer_totals"]
     assert {t.name for t in totals.this.find_all(exp.Table)} == {"customer_keys"}
+
+
+_TOP_AND_GROUPING = """
+WITH counts AS (SELECT k, v, COUNT(*) AS n FROM t GROUP BY k, v),
+top AS (SELECT k, v, n FROM (SELECT k, v, n, ROW_NUMBER() OVER (PARTITION BY k ORDER BY n DESC, v) AS pos
+                             FROM counts) AS ranked WHERE pos = 1),
+breadth AS (SELECT k, COUNT(v) AS vs, SUM(n) AS total FROM {source} GROUP BY k)
+SELECT d.k, a.v, b.vs, b.total FROM d LEFT JOIN top AS a ON a.k = d.k LEFT JOIN breadth AS b ON b.k = d.k
+"""
+
+
+def test_partition_aggregates_moves_a_grouping_into_the_top_row_window() -> None:
+    out = _rewritten(_TOP_AND_GROUPING.format(source="counts"), "partition_aggregates", RunFacts())
+    assert "JOIN breadth" not in out
+    assert "COUNT(v) OVER (PARTITION BY k) AS vs, SUM(n) OVER (PARTITION BY k) AS total FROM counts" in out
+    assert out.endswith("SELECT d.k, a.v, a.vs, a.total FROM d LEFT JOIN top AS a ON a.k = d.k")
+
+
+@pytest.mark.parametrize("sql", [
+    _TOP_AND_GROUPING.format(source="counts WHERE n > 1"),  # other rows than the window's
+    _TOP_AND_GROUPING.format(source="other"),
+    _TOP_AND_GROUPING.format(source="(SELECT DISTINCT k, v, n FROM counts) AS c"),
+    _TOP_AND_GROUPING.format(source="counts").replace("COUNT(v)", "COUNT(DISTINCT v)"),  # not a window aggregate
+    _TOP_AND_GROUPING.format(source="counts").replace("b.k = d.k", "b.k = d.j"),  # joined on another value
+    _TOP_AND_GROUPING.format(source="counts").replace("LEFT JOIN breadth", "JOIN breadth"),
+])
+def test_partition_aggregates_leaves_other_shapes_alone(sql: str) -> None:
+    assert _rewritten(sql, "partition_aggregates", RunFacts()) == _rewrites.to_sql(_rewrites.parse(sql))
+
+
+def test_partition_aggregates_applies_to_customer_profile() -> None:
+    out = _rewrites.parse(_rewritten(render_sql("customer_profile"), "partition_aggregates", RunFacts()))
+    joined = {j.this.name for j in out.find_all(exp.Join)}
+    assert not joined & {"category_breadth", "store_breadth", "payment_breadth"}
+    assert {"favourite_category", "favourite_store", "favourite_payment"} <= joined
