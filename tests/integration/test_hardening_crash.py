@@ -295,8 +295,9 @@ def test_kill_inside_a_multipart_upload(lake: Lake, tmp_path: Path) -> None:
         prefix = f"multipart-{n}"
         assert run_child(ingest_args(lake, prefix), crash_at=n, **small).returncode == KILLED
         open_uploads = lake.open_multipart_uploads(prefix)
-        assert len(open_uploads) == 1, (n, calls[n - 1], open_uploads)
-        assert not any(k == open_uploads[0] for k in lake.objects(prefix))  # invisible until completed
+        # one, or two when both partition writers were mid-upload
+        assert 1 <= len(open_uploads) <= 2, (n, calls[n - 1], open_uploads)
+        assert not set(open_uploads) & set(lake.objects(prefix))  # invisible until completed
         final = run_child(ingest_args(lake, prefix), **small)
         assert final.returncode == 0, final.stderr
         assert lake_state(lake.uri(prefix)) == reference

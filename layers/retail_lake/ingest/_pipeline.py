@@ -16,7 +16,7 @@ from retail_lake.duck import new_duckdb, sql_literal
 from retail_lake.ingest._errors import IngestFailedError, RejectedFileError, RetryableIngestError
 from retail_lake.ingest._prepare import Limits
 from retail_lake.ingest._read import alias_index, detect_format, load_raw, missing_columns_message
-from retail_lake.ingest._validate import DateRange, build_all_rejected, build_checked
+from retail_lake.ingest._validate import DateRange, build_all_rejected, build_checked, quarantined_from_checked
 from retail_lake.ingest._work import work_folder
 from retail_lake.ingest._write import (
     Lineage,
@@ -254,10 +254,6 @@ def _ingest(
             .fetchall()
         ) if rows_in else {}
         say(f"writing {accepted:,} accepted and {quarantined:,} quarantined rows")
-        if quarantined:  # keep only the text of quarantined rows; free the rest before writing
-            write_quarantine(con, lake, lineage, workdir, spec, kind=kind)
-        con.execute("DROP VIEW IF EXISTS raw")
-        mark("quarantine")
         partitions: list[str] = []
         replaced = superseded = 0
         if status == "succeeded" and accepted:
@@ -272,6 +268,14 @@ def _ingest(
                     notes.append(f"replaced {replaced:,} invoice(s) of earlier uploads")
                 if superseded:
                     notes.append(f"{superseded:,} invoice(s) already newer in the lake (kept)")
+        if quarantined:
+            if kind == "sales" and status == "succeeded":
+                # The accepted rows are written; the quarantine of a validated file reads ``raw``,
+                # not ``checked``: its memory goes to the quarantine's sort instead.
+                con.execute("DROP TABLE checked")
+            write_quarantine(con, lake, lineage, workdir, spec, kind=kind)
+        con.execute("DROP VIEW IF EXISTS raw")
+        mark("quarantine")
     except (IngestFailedError, StorageError, *_transient_errors()) as exc:
         reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         _log_failure(con, lake, log | {"file_format": file_format, "status": "failed", "message": reason,
@@ -498,6 +502,7 @@ def _build_checked_stores(con: Any, source: str) -> None:
                  FROM checked WHERE rule IS NULL) d
            WHERE checked.row_number = d.row_number AND d.row_number <> d.last_row"""
     )
+    quarantined_from_checked(con)
 
 
 def _write_stores(con: Any, lake: Storage, lineage: Lineage, workdir: Path) -> list[str]:

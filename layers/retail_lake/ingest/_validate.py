@@ -386,12 +386,14 @@ def _detail(col: Column, when: str, raw_text: str, decisions: FileDecisions, dat
     return f"{name} || {shown} || {sql_literal(f' is {words} {shown_limit} (lake_schemas/sales.yaml)')}"
 
 
-def _dimension_maps(con: duckdb.DuckDBPyConnection) -> None:
+def _dimension_maps(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Map each distinct value of the dimension columns once, in Python, into small join tables.
 
     The values travel through one small CSV (``table_from_rows``), not row by row and not as Python
     parameters, so a file with 200,000 different mall names costs a fraction of a second here.
+    Returns the number of values of each dimension's ENUM.
     """
+    sizes: dict[str, int] = {}
     for col, normalise in _DIMENSIONS.items():
         distinct = [r[0] for r in con.execute(f"SELECT DISTINCT {col} FROM raw").fetchall()]
         rows = []
@@ -400,6 +402,7 @@ def _dimension_maps(con: duckdb.DuckDBPyConnection) -> None:
             if col in _FORMULA_FLAGGED and value is not None and value.startswith(FORMULA_START):
                 flag = f"{flag};formula_like_text" if flag else "formula_like_text"
             rows.append((raw_value, value, flag))
+        sizes[col] = len({value for _raw, value, _flag in rows if value is not None})
         table_from_rows(con, f"map_{col}", {"raw": "VARCHAR", "value": "VARCHAR", "flag": "VARCHAR"}, rows)
         # ``checked`` stores the value as an ENUM of the file's own values: 1-4 bytes a row instead
         # of a 16-byte string, which makes the month sort and the table lighter; written as text.
@@ -409,6 +412,7 @@ def _dimension_maps(con: duckdb.DuckDBPyConnection) -> None:
         # The map hands out the ENUM itself, so no row casts its string (a lookup per row).
         con.execute(f"CREATE OR REPLACE TEMP TABLE map_{col} AS "
                     f"SELECT raw, CAST(value AS enum_{col}) AS value, flag FROM map_{col}")
+    return sizes
 
 
 def build_checked(
@@ -426,7 +430,7 @@ def build_checked(
     decisions = _date_map(con, date_range)
     decisions = FileDecisions(decisions.date_order, decisions.dates_contradict, decisions.day_first_rows,
                               decisions.month_first_rows, fmt)
-    _dimension_maps(con)
+    enum_sizes = _dimension_maps(con)
 
     # Layer by layer: text -> numbers/dates -> derived values -> rules. Each layer names its results.
     # Per-row text work is kept to what the rules need: the two key columns are trimmed and checked
@@ -496,15 +500,13 @@ def build_checked(
 
     # ``checked`` holds what the rules decided and the values the file has, as narrow as it can
     # (1M rows of it are the ingest's peak memory): the rule as an ENUM of the rule names (one byte),
-    # no detail text (``rejected_details`` below makes it for the rejected rows only, when quarantine
-    # is written), no column for an optional money column the file does not have, and unit_price
+    # no detail text (the ``quarantined`` view below makes it for the rejected rows only, when
+    # quarantine is written), no column for an optional money column the file does not have, and unit_price
     # only as the file gives it (``accepted`` derives the rest). No copy of the text either:
-    # quarantine takes the fields as received from ``raw`` by ordinal (write_quarantine). Rows
+    # ``quarantined`` takes the fields as received from ``raw``. Rows
     # are stored month by month (in no set order within a month: each partition's write sorts its
     # rows by row_number): each partition's write then reads only its own row groups (zone maps)
     # instead of scanning the whole table.
-    # raw_line only holds the parser rejects' text: without rejects the column is left out (a column
-    # of NULLs still costs 16 bytes a row in memory); write_quarantine reads it as NULL then.
     rule_names = [*dict.fromkeys([
         *(check.rule for col in spec.input_columns
           for check in (*(layout.column_checks(col.name) if layout else ()), *col.checks)),
@@ -524,7 +526,6 @@ def build_checked(
     con.execute(f"CREATE TYPE rule_name AS ENUM ({', '.join(sql_literal(r) for r in rule_names)})")
     held = {"unit_price": "n_unit_price", "discount": "v_discount", "unit_cost": "n_unit_cost"}
     held_columns = "".join(f"\n            {value} AS {name}," for name, value in held.items() if name in present)
-    raw_line = ",\n            CAST(NULL AS VARCHAR) AS raw_line" if has_rejects else ""
     # ordinal (the row's position among the parsed rows) differs from row_number (its data row in
     # the file) only after a parser reject: without rejects only row_number is kept.
     ordinal = "x.ordinal,\n            " if has_rejects else ""
@@ -549,7 +550,7 @@ def build_checked(
                  THEN CAST({_flags('mc.flag', 'mp.flag', 'mg.flag',
                                    "CASE WHEN t_age IS NOT NULL AND NOT coalesce(age_ok, false) THEN 'bad_age' END",
                                    'ms.flag')} AS flag_sets) END AS flags,
-            CAST(rule AS rule_name) AS rule{raw_line}
+            CAST(rule AS rule_name) AS rule
         FROM {relation}
         LEFT JOIN map_category mc ON mc.raw IS NOT DISTINCT FROM x.category
         LEFT JOIN map_payment_method mp ON mp.raw IS NOT DISTINCT FROM x.payment_method
@@ -570,29 +571,22 @@ def build_checked(
     if has_rejects:
         cases = " ".join(f"WHEN error_type LIKE '%{k}%' THEN '{v}'" for k, v in PARSER_RULES.items())
         con.execute(
-            f"""
-            INSERT INTO checked BY NAME
-            SELECT data_row AS row_number, CASE {cases} ELSE 'unparseable_row' END AS rule, raw_line
-            FROM rejects
-            """
+            f"INSERT INTO checked BY NAME SELECT data_row AS row_number, "
+            f"CASE {cases} ELSE 'unparseable_row' END AS rule FROM rejects"
         )
-    # The sentence that goes with each rejected row's rule, made only when quarantine is written
-    # (a view: for a file with no rejected row it is never computed). Rows the rules rejected get
-    # it from the same layered query (evaluated again for them, same values); exact repeats name
-    # the row they repeat; parser rejects say what the parser found.
-    parser_texts = " ".join(f"WHEN error_type LIKE '%{k}%' THEN {sql_literal(v)}" for k, v in _PARSER_DETAILS.items())
-    parts = [f"SELECT row_number, CASE {' '.join(details)} END AS detail FROM {relation} WHERE rule IS NOT NULL"]
-    if duplicates:
-        parts.append("SELECT row_number, 'exact repeat of row ' || first_row AS detail FROM duplicate_rows")
-    if has_rejects:
-        parts.append(f"SELECT data_row AS row_number, CASE {parser_texts} ELSE 'the line could not be read as "
-                     "CSV fields (' || lower(error_type) || ')' END AS detail FROM rejects")
-    con.execute("CREATE OR REPLACE VIEW rejected_details AS " + " UNION ALL ".join(parts))
+    # The quarantined rows as quarantine writes them (row_number, rule, detail, raw_line and the
+    # fields as received, ``q_<column>``): a view, so the detail sentences and the texts are only
+    # made when quarantine is written, and for the rejected rows only (a file with none never
+    # computes it). Rows the rules rejected come from the same layered query over ``raw``
+    # (evaluated again, same values), with exact repeats picked out on the way; parser rejects keep
+    # their line. One scan and no join with ``checked``: a mostly-bad file's quarantine costs no
+    # more memory than its accepted rows.
+    _create_quarantined(con, spec, relation, details, duplicates=duplicates, has_rejects=has_rejects)
     # The accepted rows as `sales` columns: what ``checked`` does not hold is NULL, and unit_price
     # the file does not give is the line's price per unit (lake_schemas/sales.yaml). A dimension
     # stays an ENUM here only with few values (the writer puts an ENUM's whole dictionary in every
     # partition file: 200,000 mall names would go into each one); beyond that it is text.
-    dims = {col: col if _enum_size(con, f"enum_{col}") <= WRITTEN_ENUM_MAX_VALUES else f"CAST({col} AS VARCHAR)"
+    dims = {col: col if enum_sizes[col] <= WRITTEN_ENUM_MAX_VALUES else f"CAST({col} AS VARCHAR)"
             for col in _DIMENSIONS}
     unit_price = "unit_price" if "unit_price" in present else "CAST(NULL AS DOUBLE)"
     con.execute(
@@ -615,8 +609,37 @@ _DUPLICATE_KEY = ("invoice_no", "customer_id", "gender", "age", "category", "qua
                   "invoice_date", "shopping_mall", "discount", "unit_cost")
 
 
-def _enum_size(con: duckdb.DuckDBPyConnection, type_name: str) -> int:
-    return int(con.execute(f"SELECT len(enum_range(NULL::{type_name}))").fetchone()[0])
+def _create_quarantined(con: duckdb.DuckDBPyConnection, spec: Table, relation: str, details: list[str], *,
+                        duplicates: bool, has_rejects: bool) -> None:
+    texts = ", ".join(f"x.{c.name} AS q_{c.name}" for c in spec.input_columns)
+    if duplicates:
+        judged = ("SELECT x.row_number, "
+                  "CASE WHEN d.row_number IS NOT NULL THEN 'duplicate_row' ELSE x.rule END AS rule, "
+                  f"CASE WHEN d.row_number IS NOT NULL THEN 'exact repeat of row ' || d.first_row "
+                  f"ELSE CASE {' '.join(details)} END END AS detail, CAST(NULL AS VARCHAR) AS raw_line, {texts} "
+                  f"FROM {relation} LEFT JOIN duplicate_rows d ON d.row_number = x.row_number "
+                  "WHERE x.rule IS NOT NULL OR d.row_number IS NOT NULL")
+    else:
+        judged = (f"SELECT x.row_number, x.rule, CASE {' '.join(details)} END AS detail, "
+                  f"CAST(NULL AS VARCHAR) AS raw_line, {texts} FROM {relation} WHERE x.rule IS NOT NULL")
+    parts = [judged]
+    if has_rejects:
+        rules = " ".join(f"WHEN error_type LIKE '%{k}%' THEN '{v}'" for k, v in PARSER_RULES.items())
+        sentences = " ".join(f"WHEN error_type LIKE '%{k}%' THEN {sql_literal(v)}" for k, v in _PARSER_DETAILS.items())
+        nulls = ", ".join(f"CAST(NULL AS VARCHAR) AS q_{c.name}" for c in spec.input_columns)
+        parts.append(
+            f"SELECT data_row AS row_number, CASE {rules} ELSE 'unparseable_row' END AS rule, "
+            f"CASE {sentences} ELSE 'the line could not be read as CSV fields (' || lower(error_type) || ')' END "
+            f"AS detail, raw_line, {nulls} FROM rejects"
+        )
+    con.execute("CREATE OR REPLACE VIEW quarantined AS " + " UNION ALL ".join(parts))
+
+
+def quarantined_from_checked(con: duckdb.DuckDBPyConnection) -> None:
+    """``quarantined`` for a ``checked`` that holds its rejected rows whole (detail, raw_line and
+    ``q_`` texts): a rejected file's, or a stores upload's."""
+    con.execute("CREATE OR REPLACE VIEW quarantined AS SELECT * EXCLUDE (rule), CAST(rule AS VARCHAR) AS rule "
+                "FROM checked WHERE rule IS NOT NULL")
 
 
 def _flags(*parts: str) -> str:
@@ -634,8 +657,8 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection) -> bool:
     True when there were any (``duplicate_rows`` then holds each one's first row).
 
     Found by grouping the rows of repeated invoices (a grouping spills; a window over one huge
-    partition, as 2M identical lines make, does not), then ``checked`` is rebuilt with a join on a
-    narrow (row, first row) table instead of an UPDATE, whose undo data would have to fit in memory.
+    partition, as 2M identical lines make, does not), then their rule is updated in place (one byte
+    a row: even 2M updated rows keep little undo data, where rebuilding ``checked`` held it twice).
     A key column ``checked`` does not hold (the file has no such column) is NULL on every row.
     """
     held = {name for (name, *_rest) in con.execute("DESCRIBE checked").fetchall()}
@@ -658,12 +681,7 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection) -> bool:
     if not con.execute("SELECT count(*) FROM duplicate_rows").fetchone()[0]:
         return False
     con.execute(
-        """
-        CREATE OR REPLACE TABLE checked AS
-        SELECT c.* REPLACE (
-            CASE WHEN d.row_number IS NOT NULL THEN CAST('duplicate_row' AS rule_name) ELSE c.rule END AS rule)
-        FROM checked c LEFT JOIN duplicate_rows d ON d.row_number = c.row_number
-        """
+        "UPDATE checked SET rule = 'duplicate_row' FROM duplicate_rows d WHERE checked.row_number = d.row_number"
     )
     return True
 
@@ -686,3 +704,4 @@ def build_all_rejected(con: duckdb.DuckDBPyConnection, spec: Table, source: str,
         )
         """
     )
+    quarantined_from_checked(con)

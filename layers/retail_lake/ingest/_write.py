@@ -147,42 +147,21 @@ def count_replaced(
 def write_quarantine(
     con: duckdb.DuckDBPyConnection, storage: Storage, lineage: Lineage, workdir: Path, spec: Table,
     kind: str = "sales",
-) -> str | None:
-    """Rejected rows with their fields as received (``checked``'s ``q_`` columns, else ``raw``'s by
-    ordinal), reason and row number.
-
-    The reason names the file, the row and the rule: ``<source> row <n>: <rule>: <detail>``; the
-    detail is ``checked``'s own column, else the ``rejected_details`` view's (build_checked makes it
-    for the rejected rows only).
-    """
-    if not con.execute("SELECT count(*) FROM checked WHERE rule IS NOT NULL").fetchone()[0]:
-        return None
+) -> str:
+    """The ``quarantined`` rows (a view the validation made: row_number, rule, detail, raw_line and
+    the fields as received, ``q_<column>``), formula cells escaped, with their reason, which names
+    the file, the row and the rule: ``<source> row <n>: <rule>: <detail>``."""
     text_cols = [c.name for c in spec.input_columns]
     if spec.name == "sales":  # keep the quarantine_sales column order from lake_schemas
         text_cols = [c.name for c in table("quarantine_sales").columns if c.name in text_cols]
     selects = ", ".join(f"{formula_safe(f'q_{c}')} AS {c}" for c in text_cols)
     reason = f"{sql_literal(lineage.source)} || ' row ' || row_number || ': ' || rule || ': ' || detail"
-    names = {name for (name, *_rest) in con.execute("DESCRIBE checked").fetchall()}
-    # build_checked leaves raw_line out when the parser rejected no line: NULL for every row then.
-    checked = "checked" if "raw_line" in names else "(SELECT *, CAST(NULL AS VARCHAR) AS raw_line FROM checked)"
-    if "detail" not in names:
-        checked = (f"(SELECT c.*, d.detail FROM {checked} c LEFT JOIN rejected_details d "
-                   "ON d.row_number = c.row_number WHERE c.rule IS NOT NULL)")
-    rejected = f"SELECT * FROM {checked} WHERE rule IS NOT NULL"
-    if not any(name.startswith("q_") for name in names):
-        # build_checked's narrow ``checked``: the fields as received come from ``raw`` (still there)
-        # by the parsed row's ordinal; parser rejects have no ordinal and keep their raw_line only.
-        # Without parser rejects ``checked`` keeps no ordinal: it equals row_number then.
-        texts = ", ".join(f"r.{c} AS q_{c}" for c in text_cols)
-        ordinal = "c.ordinal" if "ordinal" in names else "c.row_number"
-        rejected = (f"SELECT c.*, {texts} FROM {checked} c LEFT JOIN (SELECT rowid + 1 AS ordinal, * FROM raw) r "
-                    f"ON r.ordinal = {ordinal} WHERE c.rule IS NOT NULL")
     local = workdir / "quarantine.parquet"
     con.execute(
         f"COPY (SELECT {selects}, {formula_safe('raw_line')} AS raw_line, CAST(rule AS VARCHAR) AS rule, "
         f"{reason} AS reason, "
         f"{lineage.select_sql()}, row_number "
-        f"FROM ({rejected}) ORDER BY row_number) TO {sql_literal(str(local))} ({PARQUET_OPTIONS})"
+        f"FROM quarantined ORDER BY row_number) TO {sql_literal(str(local))} ({PARQUET_OPTIONS})"
     )
     key = quarantine_key(lineage.upload_id, kind)
     storage.upload(local, key)
