@@ -69,8 +69,9 @@ _DIMENSIONS = {
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FLAGGED = ("category", "shopping_mall", "payment_method")
 NUMERIC_COLUMNS = ("quantity", "price", "unit_price", "discount", "unit_cost", "age")
-# A dimension with at most this many values reaches the writer as an ENUM (see ``accepted``).
-WRITTEN_ENUM_MAX_VALUES = 1000
+# A dimension with at most this many values is an ENUM in ``checked`` and reaches the Parquet writer as
+# one (see ``accepted``); beyond it, text (the writer puts an ENUM's whole dictionary in every file).
+DIMENSION_ENUM_MAX_VALUES = 1000
 
 
 @dataclass(frozen=True)
@@ -386,14 +387,12 @@ def _detail(col: Column, when: str, raw_text: str, decisions: FileDecisions, dat
     return f"{name} || {shown} || {sql_literal(f' is {words} {shown_limit} (lake_schemas/sales.yaml)')}"
 
 
-def _dimension_maps(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def _dimension_maps(con: duckdb.DuckDBPyConnection) -> None:
     """Map each distinct value of the dimension columns once, in Python, into small join tables.
 
     The values travel through one small CSV (``table_from_rows``), not row by row and not as Python
     parameters, so a file with 200,000 different mall names costs a fraction of a second here.
-    Returns the number of values of each dimension's ENUM.
     """
-    sizes: dict[str, int] = {}
     for col, normalise in _DIMENSIONS.items():
         distinct = [r[0] for r in con.execute(f"SELECT DISTINCT {col} FROM raw").fetchall()]
         rows = []
@@ -402,17 +401,18 @@ def _dimension_maps(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             if col in _FORMULA_FLAGGED and value is not None and value.startswith(FORMULA_START):
                 flag = f"{flag};formula_like_text" if flag else "formula_like_text"
             rows.append((raw_value, value, flag))
-        sizes[col] = len({value for _raw, value, _flag in rows if value is not None})
         table_from_rows(con, f"map_{col}", {"raw": "VARCHAR", "value": "VARCHAR", "flag": "VARCHAR"}, rows)
+        if len({value for _raw, value, _flag in rows if value is not None}) > DIMENSION_ENUM_MAX_VALUES:
+            continue  # many names: text (an ENUM of them would cost more to build than it saves)
         # ``checked`` stores the value as an ENUM of the file's own values: 1-4 bytes a row instead
-        # of a 16-byte string, which makes the month sort and the table lighter; written as text.
+        # of a 16-byte string, which makes the month sort and the table lighter, and the Parquet
+        # writer writes it from its dictionary (see ``accepted``). The map hands out the ENUM itself,
+        # so no row casts its string (a lookup per row).
         con.execute(f"DROP TYPE IF EXISTS enum_{col}")
         con.execute(f"CREATE TYPE enum_{col} AS ENUM "
                     f"(SELECT DISTINCT value FROM map_{col} WHERE value IS NOT NULL ORDER BY value)")
-        # The map hands out the ENUM itself, so no row casts its string (a lookup per row).
         con.execute(f"CREATE OR REPLACE TEMP TABLE map_{col} AS "
                     f"SELECT raw, CAST(value AS enum_{col}) AS value, flag FROM map_{col}")
-    return sizes
 
 
 def build_checked(
@@ -430,7 +430,7 @@ def build_checked(
     decisions = _date_map(con, date_range)
     decisions = FileDecisions(decisions.date_order, decisions.dates_contradict, decisions.day_first_rows,
                               decisions.month_first_rows, fmt)
-    enum_sizes = _dimension_maps(con)
+    _dimension_maps(con)
 
     # Layer by layer: text -> numbers/dates -> derived values -> rules. Each layer names its results.
     # Per-row text work is kept to what the rules need: the two key columns are trimmed and checked
@@ -583,19 +583,15 @@ def build_checked(
     # more memory than its accepted rows.
     _create_quarantined(con, spec, relation, details, duplicates=duplicates, has_rejects=has_rejects)
     # The accepted rows as `sales` columns: what ``checked`` does not hold is NULL, and unit_price
-    # the file does not give is the line's price per unit (lake_schemas/sales.yaml). A dimension
-    # stays an ENUM here only with few values (the writer puts an ENUM's whole dictionary in every
-    # partition file: 200,000 mall names would go into each one); beyond that it is text.
-    dims = {col: col if enum_sizes[col] <= WRITTEN_ENUM_MAX_VALUES else f"CAST({col} AS VARCHAR)"
-            for col in _DIMENSIONS}
+    # the file does not give is the line's price per unit (lake_schemas/sales.yaml). Dimensions
+    # and flags stay as ``checked`` holds them (small ones ENUMs, written from their dictionary).
     unit_price = "unit_price" if "unit_price" in present else "CAST(NULL AS DOUBLE)"
     con.execute(
         f"""
         CREATE OR REPLACE VIEW accepted AS
-        SELECT row_number, invoice_no, customer_id, {dims['gender']} AS gender, age,
-               {dims['category']} AS category, quantity, price,
+        SELECT row_number, invoice_no, customer_id, gender, age, category, quantity, price,
                coalesce({unit_price}, CASE WHEN quantity > 0 THEN round(price / quantity, 4) END) AS unit_price,
-               {dims['payment_method']} AS payment_method, invoice_date, {dims['shopping_mall']} AS shopping_mall,
+               payment_method, invoice_date, shopping_mall,
                {'discount' if 'discount' in present else 'CAST(NULL AS DOUBLE)'} AS discount,
                {'unit_cost' if 'unit_cost' in present else 'CAST(NULL AS DOUBLE)'} AS unit_cost,
                flags
