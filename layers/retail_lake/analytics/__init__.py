@@ -3,39 +3,35 @@
 ``run_analytics(lake)`` compacts the curated sales, computes every table (or a named subset) and
 publishes each one atomically under ``analytics/<table>/``; ``register_analytics(con, storage)``
 makes the current versions queryable in DuckDB (``retail_lake.query.connect`` calls it). Importing
-this package costs duckdb/boto3/pyyaml only, so the API can use it on its cold-start path.
+this package imports nothing: each name loads its module on first use.
 """
 
-from retail_lake.analytics._compact import CompactionReport, compact_sales
-from retail_lake.analytics._engine import ENGINES, DuckDBEngine, Engine, SourceSnapshot, make_engine
-from retail_lake.analytics._kpis import format_kpis, headline_kpis
-from retail_lake.analytics._lock import AnalyticsBusyError, LakeLock
-from retail_lake.analytics._runner import EmptyLakeError, TableRun, run_analytics
-from retail_lake.analytics._sql import render_sql, typed_select
-from retail_lake.analytics._tables import ANALYTICS_TABLES, RUNS_TABLE, TABLE_NAMES, resolve_tables
-from retail_lake.analytics._versions import read_pointer, register_analytics
+from __future__ import annotations
 
-__all__ = [
-    "ANALYTICS_TABLES",
-    "ENGINES",
-    "RUNS_TABLE",
-    "TABLE_NAMES",
-    "AnalyticsBusyError",
-    "CompactionReport",
-    "DuckDBEngine",
-    "EmptyLakeError",
-    "Engine",
-    "LakeLock",
-    "SourceSnapshot",
-    "TableRun",
-    "compact_sales",
-    "format_kpis",
-    "headline_kpis",
-    "make_engine",
-    "read_pointer",
-    "register_analytics",
-    "render_sql",
-    "resolve_tables",
-    "run_analytics",
-    "typed_select",
-]
+import importlib
+from typing import Any
+
+# Name -> the module that defines it, imported on first use (PEP 562): `retail-lake ingest` builds
+# its parser with ``retail_lake.analytics.cli`` and would otherwise import the whole engine.
+_EXPORTS = {
+    "CompactionReport": "_compact", "compact_sales": "_compact",
+    "ENGINES": "_engine", "DuckDBEngine": "_engine", "Engine": "_engine", "SourceSnapshot": "_engine",
+    "make_engine": "_engine",
+    "format_kpis": "_kpis", "headline_kpis": "_kpis",
+    "AnalyticsBusyError": "_lock", "LakeLock": "_lock",
+    "EmptyLakeError": "_runner", "TableRun": "_runner", "run_analytics": "_runner",
+    "render_sql": "_sql", "typed_select": "_sql",
+    "ANALYTICS_TABLES": "_tables", "RUNS_TABLE": "_tables", "TABLE_NAMES": "_tables", "resolve_tables": "_tables",
+    "read_pointer": "_versions", "register_analytics": "_versions",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
