@@ -59,6 +59,12 @@ _PARSER_DETAILS = {
     "LINE SIZE OVER MAXIMUM": "the line is longer than the line limit (INGEST_MAX_LINE_BYTES); raw_line keeps "
                               "its start",
 }
+# SQL over ``rejects``: a parser reject's rule and the sentence that explains it.
+_PARSER_RULE = ("CASE " + " ".join(f"WHEN error_type LIKE '%{k}%' THEN '{v}'" for k, v in PARSER_RULES.items())
+                + " ELSE 'unparseable_row' END")
+_PARSER_DETAIL = ("CASE " + " ".join(f"WHEN error_type LIKE '%{k}%' THEN {sql_literal(v)}"
+                                     for k, v in _PARSER_DETAILS.items())
+                  + " ELSE 'the line could not be read as CSV fields (' || lower(error_type) || ')' END")
 _DIMENSIONS = {
     "category": normalise_category,
     "payment_method": normalise_payment,
@@ -69,6 +75,8 @@ _DIMENSIONS = {
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FLAGGED = ("category", "shopping_mall", "payment_method")
 NUMERIC_COLUMNS = ("quantity", "price", "unit_price", "discount", "unit_cost", "age")
+# Optional sales columns ``checked`` holds only when the file has them, with the layer value each is.
+_HELD_WHEN_PRESENT = {"unit_price": "n_unit_price", "discount": "v_discount", "unit_cost": "n_unit_cost"}
 # A dimension with at most this many values is an ENUM in ``checked`` and reaches the Parquet writer as
 # one (see ``accepted``); beyond it, text (the writer puts an ENUM's whole dictionary in every file).
 DIMENSION_ENUM_MAX_VALUES = 1000
@@ -457,7 +465,8 @@ def build_checked(
     discount_is_rate = layout is not None and layout.discount == "rate"
     layers.append([
         "CASE WHEN n_discount >= 0 AND n_discount < 1 THEN round(CAST(v_price * n_discount / (1 - n_discount) "
-        "AS DOUBLE), 2) END AS v_discount" if discount_is_rate else "n_discount AS v_discount"
+        "AS DOUBLE), 2) END AS v_discount" if discount_is_rate else "n_discount AS v_discount",
+        "CASE WHEN t_age IS NOT NULL AND NOT coalesce(age_ok, false) THEN 'bad_age' END AS age_flag",
     ])
     raw_texts = {c: f"t_{c}" for c in inputs} | {"price": "t_price_or_unit", "invoice_date": "d_text"}
     values = {c: f"n_{c}" for c in inputs} | {"price": "v_price"}
@@ -524,8 +533,8 @@ def build_checked(
     )
     con.execute("DROP TYPE IF EXISTS rule_name")
     con.execute(f"CREATE TYPE rule_name AS ENUM ({', '.join(sql_literal(r) for r in rule_names)})")
-    held = {"unit_price": "n_unit_price", "discount": "v_discount", "unit_cost": "n_unit_cost"}
-    held_columns = "".join(f"\n            {value} AS {name}," for name, value in held.items() if name in present)
+    held = [name for name in _HELD_WHEN_PRESENT if name in present]
+    held_columns = "".join(f"\n            {_HELD_WHEN_PRESENT[name]} AS {name}," for name in held)
     # ordinal (the row's position among the parsed rows) differs from row_number (its data row in
     # the file) only after a parser reject: without rejects only row_number is kept.
     ordinal = "x.ordinal,\n            " if has_rejects else ""
@@ -545,11 +554,7 @@ def build_checked(
             mp.value AS payment_method,
             n_invoice_date AS invoice_date,
             ms.value AS shopping_mall,
-            CASE WHEN mc.flag IS NOT NULL OR mp.flag IS NOT NULL OR mg.flag IS NOT NULL OR ms.flag IS NOT NULL
-                      OR (t_age IS NOT NULL AND NOT coalesce(age_ok, false))
-                 THEN CAST({_flags('mc.flag', 'mp.flag', 'mg.flag',
-                                   "CASE WHEN t_age IS NOT NULL AND NOT coalesce(age_ok, false) THEN 'bad_age' END",
-                                   'ms.flag')} AS flag_sets) END AS flags,
+            CAST({_flags('mc.flag', 'mp.flag', 'mg.flag', 'age_flag', 'ms.flag')} AS flag_sets) AS flags,
             CAST(rule AS rule_name) AS rule
         FROM {relation}
         LEFT JOIN map_category mc ON mc.raw IS NOT DISTINCT FROM x.category
@@ -567,34 +572,23 @@ def build_checked(
         "CREATE OR REPLACE TEMP TABLE repeated_invoices AS SELECT h FROM "
         "(SELECT hash(invoice_no) AS h FROM checked WHERE rule IS NULL) GROUP BY h HAVING count(*) > 1"
     )
-    duplicates = bool(con.execute("SELECT count(*) FROM repeated_invoices").fetchone()[0]) and _mark_duplicates(con)
+    duplicates = bool(con.execute("SELECT count(*) FROM repeated_invoices").fetchone()[0]) and _mark_duplicates(
+        con, [k for k in _DUPLICATE_KEY if k not in _HELD_WHEN_PRESENT or k in held])
     if has_rejects:
-        cases = " ".join(f"WHEN error_type LIKE '%{k}%' THEN '{v}'" for k, v in PARSER_RULES.items())
-        con.execute(
-            f"INSERT INTO checked BY NAME SELECT data_row AS row_number, "
-            f"CASE {cases} ELSE 'unparseable_row' END AS rule FROM rejects"
-        )
-    # The quarantined rows as quarantine writes them (row_number, rule, detail, raw_line and the
-    # fields as received, ``q_<column>``): a view, so the detail sentences and the texts are only
-    # made when quarantine is written, and for the rejected rows only (a file with none never
-    # computes it). Rows the rules rejected come from the same layered query over ``raw``
-    # (evaluated again, same values), with exact repeats picked out on the way; parser rejects keep
-    # their line. One scan and no join with ``checked``: a mostly-bad file's quarantine costs no
-    # more memory than its accepted rows.
+        con.execute(f"INSERT INTO checked BY NAME SELECT data_row AS row_number, {_PARSER_RULE} AS rule FROM rejects")
     _create_quarantined(con, spec, relation, details, duplicates=duplicates, has_rejects=has_rejects)
     # The accepted rows as `sales` columns: what ``checked`` does not hold is NULL, and unit_price
     # the file does not give is the line's price per unit (lake_schemas/sales.yaml). Dimensions
     # and flags stay as ``checked`` holds them (small ones ENUMs, written from their dictionary).
-    unit_price = "unit_price" if "unit_price" in present else "CAST(NULL AS DOUBLE)"
+    optional = {name: name if name in held else "CAST(NULL AS DOUBLE)" for name in _HELD_WHEN_PRESENT}
     con.execute(
         f"""
         CREATE OR REPLACE VIEW accepted AS
         SELECT row_number, invoice_no, customer_id, gender, age, category, quantity, price,
-               coalesce({unit_price}, CASE WHEN quantity > 0 THEN round(price / quantity, 4) END) AS unit_price,
+               coalesce({optional['unit_price']}, CASE WHEN quantity > 0 THEN round(price / quantity, 4) END)
+                   AS unit_price,
                payment_method, invoice_date, shopping_mall,
-               {'discount' if 'discount' in present else 'CAST(NULL AS DOUBLE)'} AS discount,
-               {'unit_cost' if 'unit_cost' in present else 'CAST(NULL AS DOUBLE)'} AS unit_cost,
-               flags
+               {optional['discount']} AS discount, {optional['unit_cost']} AS unit_cost, flags
         FROM checked WHERE rule IS NULL
         """
     )
@@ -607,40 +601,42 @@ _DUPLICATE_KEY = ("invoice_no", "customer_id", "gender", "age", "category", "qua
 
 def _create_quarantined(con: duckdb.DuckDBPyConnection, spec: Table, relation: str, details: list[str], *,
                         duplicates: bool, has_rejects: bool) -> None:
+    """The view ``quarantined``: the rejected rows as quarantine writes them (row_number, rule,
+    detail, raw_line and the fields as received, ``q_<column>``).
+
+    A view, so the detail sentences and the texts are only made when quarantine is written, and for
+    the rejected rows only (a file with none never computes it). Rows the rules rejected come from
+    the same layered query over ``raw`` (evaluated again, same values), exact repeats are picked out
+    on the way, parser rejects keep their line. One scan and no join with ``checked``.
+    """
     texts = ", ".join(f"x.{c.name} AS q_{c.name}" for c in spec.input_columns)
-    if duplicates:
-        judged = ("SELECT x.row_number, "
-                  "CASE WHEN d.row_number IS NOT NULL THEN 'duplicate_row' ELSE x.rule END AS rule, "
-                  f"CASE WHEN d.row_number IS NOT NULL THEN 'exact repeat of row ' || d.first_row "
-                  f"ELSE CASE {' '.join(details)} END END AS detail, CAST(NULL AS VARCHAR) AS raw_line, {texts} "
-                  f"FROM {relation} LEFT JOIN duplicate_rows d ON d.row_number = x.row_number "
-                  "WHERE x.rule IS NOT NULL OR d.row_number IS NOT NULL")
-    else:
-        judged = (f"SELECT x.row_number, x.rule, CASE {' '.join(details)} END AS detail, "
-                  f"CAST(NULL AS VARCHAR) AS raw_line, {texts} FROM {relation} WHERE x.rule IS NOT NULL")
-    parts = [judged]
+    # An exact repeat names the row it repeats (duplicate_rows, only there when there are repeats).
+    first_row = "d.first_row" if duplicates else "CAST(NULL AS BIGINT)"
+    join = " LEFT JOIN duplicate_rows d ON d.row_number = x.row_number" if duplicates else ""
+    repeat = f"{first_row} IS NOT NULL"
+    parts = [
+        f"SELECT x.row_number, CASE WHEN {repeat} THEN 'duplicate_row' ELSE x.rule END AS rule, "
+        f"CASE WHEN {repeat} THEN 'exact repeat of row ' || {first_row} ELSE CASE {' '.join(details)} END END "
+        f"AS detail, CAST(NULL AS VARCHAR) AS raw_line, {texts} FROM {relation}{join} "
+        f"WHERE x.rule IS NOT NULL OR {repeat}"
+    ]
     if has_rejects:
-        rules = " ".join(f"WHEN error_type LIKE '%{k}%' THEN '{v}'" for k, v in PARSER_RULES.items())
-        sentences = " ".join(f"WHEN error_type LIKE '%{k}%' THEN {sql_literal(v)}" for k, v in _PARSER_DETAILS.items())
         nulls = ", ".join(f"CAST(NULL AS VARCHAR) AS q_{c.name}" for c in spec.input_columns)
-        parts.append(
-            f"SELECT data_row AS row_number, CASE {rules} ELSE 'unparseable_row' END AS rule, "
-            f"CASE {sentences} ELSE 'the line could not be read as CSV fields (' || lower(error_type) || ')' END "
-            f"AS detail, raw_line, {nulls} FROM rejects"
-        )
+        parts.append(f"SELECT data_row AS row_number, {_PARSER_RULE} AS rule, {_PARSER_DETAIL} AS detail, raw_line, "
+                     f"{nulls} FROM rejects")
     con.execute("CREATE OR REPLACE VIEW quarantined AS " + " UNION ALL ".join(parts))
 
 
 def quarantined_from_checked(con: duckdb.DuckDBPyConnection) -> None:
     """``quarantined`` for a ``checked`` that holds its rejected rows whole (detail, raw_line and
     ``q_`` texts): a rejected file's, or a stores upload's."""
-    con.execute("CREATE OR REPLACE VIEW quarantined AS SELECT * EXCLUDE (rule), CAST(rule AS VARCHAR) AS rule "
-                "FROM checked WHERE rule IS NOT NULL")
+    con.execute("CREATE OR REPLACE VIEW quarantined AS SELECT * FROM checked WHERE rule IS NOT NULL")
 
 
 def _flags(*parts: str) -> str:
-    """SQL: a row's flags, the non-NULL parts joined with ';' (NULL when there are none)."""
-    return f"nullif(concat_ws(';', {', '.join(parts)}), '')"
+    """SQL: a row's flags, the non-NULL parts joined with ';' (NULL when there are none; the
+    common row with no flag is not concatenated at all)."""
+    return f"CASE WHEN coalesce({', '.join(parts)}) IS NOT NULL THEN concat_ws(';', {', '.join(parts)}) END"
 
 
 def _flag_values(map_table: str) -> str:
@@ -648,17 +644,15 @@ def _flag_values(map_table: str) -> str:
     return f"(SELECT flag FROM {map_table} UNION SELECT NULL)"
 
 
-def _mark_duplicates(con: duckdb.DuckDBPyConnection) -> bool:
+def _mark_duplicates(con: duckdb.DuckDBPyConnection, columns: list[str]) -> bool:
     """Exact repeats of an earlier accepted row (same normalised values) become ``duplicate_row``;
     True when there were any (``duplicate_rows`` then holds each one's first row).
 
     Found by grouping the rows of repeated invoices (a grouping spills; a window over one huge
     partition, as 2M identical lines make, does not), then their rule is updated in place (one byte
     a row: even 2M updated rows keep little undo data, where rebuilding ``checked`` held it twice).
-    A key column ``checked`` does not hold (the file has no such column) is NULL on every row.
+    ``columns``: the key columns ``checked`` holds (one the file does not have is NULL on every row).
     """
-    held = {name for (name, *_rest) in con.execute("DESCRIBE checked").fetchall()}
-    columns = [k for k in _DUPLICATE_KEY if k in held]
     key = ", ".join(columns)
     same = " AND ".join(f"c.{k} IS NOT DISTINCT FROM f.{k}" for k in columns)
     con.execute(

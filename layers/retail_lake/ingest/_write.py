@@ -158,7 +158,7 @@ def write_quarantine(
     reason = f"{sql_literal(lineage.source)} || ' row ' || row_number || ': ' || rule || ': ' || detail"
     local = workdir / "quarantine.parquet"
     con.execute(
-        f"COPY (SELECT {selects}, {formula_safe('raw_line')} AS raw_line, CAST(rule AS VARCHAR) AS rule, "
+        f"COPY (SELECT {selects}, {formula_safe('raw_line')} AS raw_line, rule, "
         f"{reason} AS reason, "
         f"{lineage.select_sql()}, row_number "
         f"FROM quarantined ORDER BY row_number) TO {sql_literal(str(local))} ({PARQUET_OPTIONS})"
