@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import codecs
 import gzip
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from retail_lake.duck import sql_literal
 from retail_lake.ingest._errors import IngestFailedError, RejectedFileError
+from retail_lake.ingest._parts import Dialect, copy_in_parts, cut_points, sniff_dialect
 from retail_lake.ingest._prepare import (
     Limits,
     Prepared,
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     import duckdb
 
 _SNIFF_BYTES = 64 * 1024
+_SNIFF_ROWS = 20480  # the rows DuckDB's sniffer reads to decide the dialect
+MAX_PARTS = 4  # a large CSV is copied in at most this many parts at once (one per DuckDB thread)
 
 
 @dataclass
@@ -114,17 +118,17 @@ def map_headers(headers: list[str], spec: Table, layout: Layout | None = None) -
 
 
 def _csv_options(limits: Limits) -> str:
+    """How every CSV is read, whatever its dialect: all text, a header, short rows rejected (not
+    padded), bad rows kept aside instead of failing the file."""
     return (
         "header = true, all_varchar = true, skip = 0, null_padding = false, ignore_errors = true, "
-        "store_rejects = true, rejects_table = 'csv_reject_errors', rejects_scan = 'csv_reject_scans', "
-        f"compression = 'none', sample_size = 20480, max_line_size = {int(limits.max_line_bytes)}"
+        f"compression = 'none', max_line_size = {int(limits.max_line_bytes)}"
     )
 
 
-def _source_relation(path: Path, file_format: str, limits: Limits) -> str:
-    if file_format == "parquet":
-        return f"read_parquet({sql_literal(str(path))})"
-    return f"read_csv({sql_literal(str(path))}, {_csv_options(limits)})"
+def _csv_relation(path: Path, dialect: Dialect, limits: Limits) -> str:
+    return (f"read_csv({sql_literal(str(path))}, {_csv_options(limits)}, store_rejects = true, "
+            f"rejects_table = 'csv_reject_errors', rejects_scan = 'csv_reject_scans', {dialect.options()})")
 
 
 def _quote(identifier: str) -> str:
@@ -191,7 +195,18 @@ def _read_csv_table(
     """``raw`` and ``rejects`` from one CSV file (DuckDB's reject tables are reset first)."""
     con.execute("DROP TABLE IF EXISTS csv_reject_errors")
     con.execute("DROP TABLE IF EXISTS csv_reject_scans")
-    result = _load_table(con, _source_relation(path, "csv", limits), "csv", spec, workdir)
+    # Sniffed once; every read of the file (or of its parts) then takes the same dialect explicitly.
+    try:
+        dialect = sniff_dialect(con, path, f"{_csv_options(limits)}, sample_size = {_SNIFF_ROWS}")
+    except Exception as exc:  # duckdb.Error subclasses; message is the useful part
+        raise _unreadable(exc, "csv") from None
+    cuts = cut_points(path, dialect, min(_threads(con), MAX_PARTS))
+
+    def copy_parts(select_list: str) -> bool:
+        return copy_in_parts(con, path, dialect, _csv_options(limits), select_list, workdir, cuts or [])
+
+    result = _load_table(con, _csv_relation(path, dialect, limits), "csv", spec, workdir,
+                         copy_parts=copy_parts if cuts else None)
     # One row per rejected line (a line may carry several errors); line 1 is the header.
     con.execute(
         """
@@ -205,8 +220,13 @@ def _read_csv_table(
     return result
 
 
+def _threads(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+
+
 def _load_table(
-    con: duckdb.DuckDBPyConnection, relation: str, file_format: str, spec: Table, workdir: Path
+    con: duckdb.DuckDBPyConnection, relation: str, file_format: str, spec: Table, workdir: Path,
+    copy_parts: Callable[[str], bool] | None = None,
 ) -> ReadResult:
     try:
         raw_names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
@@ -221,6 +241,9 @@ def _load_table(
     raw_headers = dict(zip(headers, raw_names, strict=True))
     selects = [f"CAST({_quote(raw_headers[h])} AS VARCHAR) AS {c}" for c, h in mapping.items()]
     selects += [f"CAST(NULL AS VARCHAR) AS {c.name}" for c in spec.input_columns if c.name not in mapping]
+    result = ReadResult(file_format, mapping, headers, ignored, missing, layout=layout)
+    if copy_parts and copy_parts(", ".join(selects)):
+        return result  # a large CSV cut into parts, copied side by side (see _parts)
     # ``raw`` is a file, not a table: an uncompressed Parquet file in the work folder is read as fast
     # as a table (its dictionaries make the per-file DISTINCTs cheaper still) and takes the file's
     # text out of DuckDB's memory. Written in the source's order, so file_row_number is the row's
@@ -229,7 +252,7 @@ def _load_table(
     # memory for the first's (peak RSS ~2.4x); the Parquet writer is the bottleneck either way, so
     # one thread takes the same time.
     local = workdir / "raw.parquet"
-    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    threads = _threads(con)
     try:
         con.execute("SET threads = 1")
         con.execute(f"COPY (SELECT {', '.join(selects)} FROM {relation}) TO {sql_literal(str(local))} "
@@ -237,12 +260,12 @@ def _load_table(
     except Exception as exc:
         raise _unreadable(exc, file_format) from None
     finally:
-        con.execute(f"SET threads = {int(threads)}")
+        con.execute(f"SET threads = {threads}")
     con.execute(
         "CREATE OR REPLACE VIEW raw AS SELECT file_row_number AS rowid, * EXCLUDE (file_row_number) "
         f"FROM read_parquet({sql_literal(str(local))}, file_row_number = true)"
     )
-    return ReadResult(file_format, mapping, headers, ignored, missing, layout=layout)
+    return result
 
 
 def load_raw(
@@ -265,7 +288,7 @@ def load_raw(
     """
     limits = limits or Limits()
     if file_format == "parquet":
-        result = _load_table(con, _source_relation(path, file_format, limits), file_format, spec, workdir)
+        result = _load_table(con, f"read_parquet({sql_literal(str(path))})", file_format, spec, workdir)
         con.execute(
             "CREATE OR REPLACE TABLE rejects AS SELECT CAST(NULL AS BIGINT) AS data_row, "
             "CAST(NULL AS VARCHAR) AS error_type, CAST(NULL AS VARCHAR) AS raw_line WHERE false"

@@ -513,9 +513,9 @@ def build_checked(
     # quarantine is written), no column for an optional money column the file does not have, and unit_price
     # only as the file gives it (``accepted`` derives the rest). No copy of the text either:
     # ``quarantined`` takes the fields as received from ``raw``. Rows
-    # are stored month by month (in no set order within a month: each partition's write sorts its
-    # rows by row_number): each partition's write then reads only its own row groups (zone maps)
-    # instead of scanning the whole table.
+    # are stored month by month, in file order within a month: each partition's write then reads
+    # only its own row groups (zone maps) instead of scanning the whole table, and needs no sort of
+    # its own (one sort here costs less than 36 small ones there).
     rule_names = [*dict.fromkeys([
         *(check.rule for col in spec.input_columns
           for check in (*(layout.column_checks(col.name) if layout else ()), *col.checks)),
@@ -561,7 +561,7 @@ def build_checked(
         LEFT JOIN map_payment_method mp ON mp.raw IS NOT DISTINCT FROM x.payment_method
         LEFT JOIN map_gender mg ON mg.raw IS NOT DISTINCT FROM x.gender
         LEFT JOIN map_shopping_mall ms ON ms.raw IS NOT DISTINCT FROM x.shopping_mall
-        ORDER BY date_trunc('month', n_invoice_date) NULLS LAST
+        ORDER BY date_trunc('month', n_invoice_date) NULLS LAST, x.row_number
         """
     )
     # Invoices seen more than once among the accepted rows are the only rows that can be exact

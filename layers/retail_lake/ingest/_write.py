@@ -79,7 +79,7 @@ def write_accepted(
         with con.cursor() as cur:  # one cursor per thread: DuckDB runs them side by side
             cur.execute(
                 f"COPY (SELECT {columns} FROM (SELECT *, {lineage.select_sql(dictionary=True)} FROM accepted "
-                f"WHERE {in_month}) ORDER BY row_number) "
+                f"WHERE {in_month})) "
                 f"TO {sql_literal(str(local))} ({PARQUET_OPTIONS})"
             )
         key = partition_key(year, month, lineage.upload_id)
@@ -87,9 +87,9 @@ def write_accepted(
         local.unlink(missing_ok=True)
         return key
 
-    # Each month is filtered out of ``checked`` and sorted by row_number on its own (small), so
-    # every file is in file-row order and a redelivery writes the same bytes, whatever order
-    # ``checked`` is in (build_checked stores it month by month, which only makes the filter cheap).
+    # Each month is filtered out of ``checked``, which build_checked stores by month and then row
+    # number: DuckDB keeps a table's order in a query without ORDER BY (preserve_insertion_order), so
+    # every file is in file-row order and a redelivery writes the same bytes.
     # Two months at a time keep both cores busy.
     with ThreadPoolExecutor(max_workers=WRITE_WORKERS) as pool:
         return list(pool.map(lambda ym: write_month(*ym), months))
