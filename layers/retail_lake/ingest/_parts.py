@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,9 @@ PARTS_MIN_BYTES = 16 * 1024 * 1024
 # One line of one field, after the last line of every part but the last: DuckDB rejects it
 # (every sales and stores file has several columns) and its line number counts the part's lines.
 SENTINEL = "retail-lake-part-end"
+# The parts are a second copy of the file while ``raw`` (about the file's size again) is written:
+# the work folder must have room for both, with a margin, or the file is read whole.
+DISK_FACTOR = 3
 _EMPTY = "(empty)"  # how sniff_csv shows a quote, escape or comment character that is not set
 
 
@@ -75,11 +79,14 @@ def sniff_dialect(con: duckdb.DuckDBPyConnection, path: Path, sniff_options: str
     return Dialect(delimiter, quote, escape, new_line, comment, tuple(c["name"] for c in columns))
 
 
-def cut_points(path: Path, dialect: Dialect, parts: int) -> list[int] | None:
+def cut_points(path: Path, dialect: Dialect, parts: int, workdir: Path | None = None) -> list[int] | None:
     """Byte offsets where parts 1.. start (each just after a line break), or None when the file
-    cannot be cut safely (see the module docstring) or is too small to cut."""
+    cannot be cut safely (see the module docstring), is too small to cut, or ``workdir`` has no room
+    for the parts beside ``raw`` (a 2 GB upload in a Lambda's 6 GB /tmp is read whole)."""
     size = path.stat().st_size
     if parts < 2 or size < PARTS_MIN_BYTES or len(dialect.columns) < 2 or dialect.comment:
+        return None
+    if workdir is not None and shutil.disk_usage(workdir).free < DISK_FACTOR * size:
         return None
     if dialect.new_line not in ("\\n", "\\r\\n") or dialect.delimiter in SENTINEL:
         return None

@@ -200,7 +200,7 @@ def _read_csv_table(
         dialect = sniff_dialect(con, path, f"{_csv_options(limits)}, sample_size = {_SNIFF_ROWS}")
     except Exception as exc:  # duckdb.Error subclasses; message is the useful part
         raise _unreadable(exc, "csv") from None
-    cuts = cut_points(path, dialect, min(_threads(con), MAX_PARTS))
+    cuts = cut_points(path, dialect, min(_threads(con), MAX_PARTS), workdir)
 
     def copy_parts(select_list: str) -> bool:
         return copy_in_parts(con, path, dialect, _csv_options(limits), select_list, workdir, cuts or [])

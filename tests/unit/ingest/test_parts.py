@@ -175,5 +175,8 @@ def test_files_are_only_cut_where_a_line_break_ends_a_row(tmp_path, monkeypatch)
     assert cut_points(plain, dialect(), 1) is None
     one_column = Dialect(",", "", "", "\\n", "", ("a",))
     assert cut_points(plain, one_column, 2) is None  # the sentinel line would be a row of it
+    assert cut_points(plain, dialect(), 2, tmp_path) is not None
+    monkeypatch.setattr(parts, "DISK_FACTOR", 1e15)  # no room in the work folder for the parts
+    assert cut_points(plain, dialect(), 2, tmp_path) is None
     monkeypatch.setattr(parts, "PARTS_MIN_BYTES", 10_000)
     assert cut_points(plain, dialect(), 2) is None  # small files are read whole
