@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from retail_lake.analytics import _compiled
 from retail_lake.analytics._sql import SHARED_RELATIONS, render_shared, shared_body
 from retail_lake.config import Settings
 from retail_lake.duck import new_duckdb, read_sql, sql_literal
@@ -103,12 +104,11 @@ class DuckDBEngine:
         )
         # The optimisations applied to every statement (ANALYTICS_REWRITES, see _rewrites) and what
         # they know of this run: the shared intermediates held so far, the number of customers.
-        # Imported here, not at module level: sqlglot stays off the API's import path.
-        from retail_lake.analytics import _rewrites
-
-        self._rw = _rewrites
-        self._rewrites = _rewrites.enabled_rewrites(settings.analytics_rewrites)
-        self._facts = _rewrites.RunFacts()
+        # Through the memo of compiled SQL (_compiled): sqlglot is imported and run only for what
+        # an earlier run did not compile with exactly the same inputs.
+        self._memo = _compiled.memo()
+        self._rewrites = self._memo.enabled_rewrites(settings.analytics_rewrites)
+        self._facts = _compiled.RunFacts()
         self._single_line = False  # set by load_sources: no invoice has several rows
         # Row order of sources and intermediates does not matter (every result has an ORDER BY, and
         # write_table keeps it); not keeping it lets DuckDB load and aggregate in parallel with less
@@ -282,7 +282,7 @@ class DuckDBEngine:
     def _hold(self, name: str, relation: str) -> None:
         """Record that ``relation`` holds the rows of the shared intermediate ``name``."""
         self._facts.held[name] = relation
-        self._facts.definitions[name] = self._rw.parsed_once(shared_body(name))
+        self._facts.definitions[name] = shared_body(name)
 
     def _prepare(self, sql: str, before: str | None = None) -> str:
         """``sql`` with the enabled rewrites applied (see _rewrites).
@@ -295,9 +295,8 @@ class DuckDBEngine:
         """
         if not self._rewrites:
             return sql
-        tree = self._rw.parse(sql)
         if "shared_intermediates" in self._rewrites:
-            defined = {cte.alias_or_name for cte in tree.find_all(self._rw.exp.CTE)}
+            defined = self._memo.ctes_defined(sql)
             for name in SHARED_RELATIONS:
                 if name == before:
                     break
@@ -308,13 +307,14 @@ class DuckDBEngine:
             (self._facts.customers,) = self.con.execute(
                 "SELECT COUNT(*) FROM (SELECT customer_id FROM sales GROUP BY customer_id) AS customers"
             ).fetchone()
-        for name in self._rewrites:
-            tree = self._rw.REWRITES[name](tree, self._facts)
-        return self._rw.to_sql(tree)
+        return self._memo.compiled(sql, self._rewrites, self._facts)
 
     def close(self) -> None:
+        # The run's database file is deleted right after: no checkpoint of sale_lines into it.
+        self.con.execute("PRAGMA disable_checkpoint_on_shutdown")
         self.con.close()
         self._tmp.cleanup()
+        self._memo.save()
 
 
 ENGINES: dict[str, type] = {"duckdb": DuckDBEngine}

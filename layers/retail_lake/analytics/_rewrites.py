@@ -3,7 +3,8 @@
 The SQL files hold the plain, portable definitions, and Athena runs them as written. The DuckDB
 engine parses each finished statement once, applies the rewrites that ANALYTICS_REWRITES enables
 (``all`` by default, ``none``, or a comma-separated list of the names in REWRITES), in the order of
-REWRITES, and runs the SQL generated from the result. A rewrite is a small function
+REWRITES, and runs the SQL generated from the result (remembered between runs by _compiled.Memo,
+keyed by every input, so a later run with the same inputs does not parse again). A rewrite is a small function
 ``(tree, facts) -> tree`` that leaves the tree as it is where it does not apply; its docstring says
 when it applies and why the answer is exactly the same. ``tests/unit/analytics/test_rewrites.py``
 runs every table with each rewrite on and off and compares the results.
@@ -15,27 +16,18 @@ path (``import retail_lake.analytics`` is light).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 import sqlglot
 from sqlglot import exp
+
+from retail_lake.analytics._compiled import RunFacts
 
 DIALECT = "duckdb"
 # Up to this many customers a distinct customer count uses one bitmap per group
 # (bitmap_distinct_customers): 2**22 customers is 512 KiB per group and thread, so even
 # cohort_retention's few hundred (cohort, month) groups stay well inside the memory limit.
 BITMAP_CUSTOMER_LIMIT = 2**22
-
-
-@dataclass
-class RunFacts:
-    """What the engine knows about the run's data, which decides where a rewrite applies."""
-
-    customers: int = 0  # customer_key runs over 1..customers (0: not known yet)
-    one_line_invoices: bool = False  # the load check found no invoice with several rows
-    held: dict[str, str] = field(default_factory=dict)  # shared intermediate -> relation holding its rows
-    definitions: dict[str, exp.Expression] = field(default_factory=dict)  # shared intermediate -> its SELECT
 
 
 Rewrite = Callable[[exp.Expression, RunFacts], exp.Expression]
@@ -49,7 +41,7 @@ def parse(sql: str) -> exp.Expression:
     return tree
 
 
-@cache
+@lru_cache(maxsize=128)
 def parsed_once(sql: str) -> exp.Expression:
     """The tree of a text parsed once per process (the SQL files, shared definitions): read only."""
     return parse(sql)
@@ -68,6 +60,20 @@ def relations_read(sql: str) -> frozenset[str]:
     return frozenset(t.name for t in tree.find_all(exp.Table) if t.name and not t.db) - defined
 
 
+# Statements ctes_defined parsed, kept for rewrite() to take (the engine asks which CTEs a
+# statement defines right before it rewrites it): one parse per statement, not two.
+_parsed_for_rewrite: dict[str, exp.Expression] = {}
+
+
+def ctes_defined(sql: str) -> frozenset[str]:
+    """The names of the CTEs a statement defines (at any depth)."""
+    tree = parse(sql)
+    if len(_parsed_for_rewrite) > 16:
+        _parsed_for_rewrite.clear()
+    _parsed_for_rewrite[sql] = tree
+    return frozenset(cte.alias_or_name for cte in tree.find_all(exp.CTE))
+
+
 def shared_intermediates(tree: exp.Expression, facts: RunFacts) -> exp.Expression:
     """Applies to a CTE whose name and definition are those of a shared intermediate
     (sql/_shared/) that the run already holds (``facts.held``): its body becomes a scan of that
@@ -83,7 +89,7 @@ def shared_intermediates(tree: exp.Expression, facts: RunFacts) -> exp.Expressio
         name = cte.alias_or_name
         held = facts.held.get(name)
         definition = facts.definitions.get(name)
-        if held is None or definition is None or cte.this != definition:
+        if held is None or definition is None or cte.this != parsed_once(definition):
             continue
         cte.set("this", exp.select("*").from_(exp.to_table(held)))
         cte.set("materialized", False)
@@ -305,7 +311,7 @@ def rewrite(sql: str, facts: RunFacts, names: tuple[str, ...]) -> str:
     """``sql`` with the named rewrites applied (the text as it is when none is named)."""
     if not names:
         return sql
-    tree = parse(sql)
+    tree = _parsed_for_rewrite.pop(sql, None) or parse(sql)
     for name in names:
         tree = REWRITES[name](tree, facts)
     return to_sql(tree)

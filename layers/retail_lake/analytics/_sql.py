@@ -131,14 +131,14 @@ def shared_body(name: str) -> str:
     return next(cte.body for cte in shared_ctes() if cte.name == name)
 
 
+@cache
 def _relations(sql: str) -> frozenset[str]:
-    """The relations ``sql`` reads, from its parsed text (see _rewrites.relations_read).
+    """The relations ``sql`` reads, from its parsed text (see _rewrites.relations_read), through the
+    memo of compiled SQL (_compiled): sqlglot is imported and run only when no earlier run parsed
+    this exact text."""
+    from retail_lake.analytics import _compiled
 
-    Imported when first needed: sqlglot stays off the import path of ``retail_lake.analytics``.
-    """
-    from retail_lake.analytics._rewrites import relations_read
-
-    return relations_read(sql)
+    return _compiled.memo().relations_read(sql)
 
 
 def _with(ctes: list[str], body: str) -> str:

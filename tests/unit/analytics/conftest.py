@@ -83,6 +83,12 @@ def make_lake(tmp_path: Path, rows: list[dict]) -> LocalStorage:
     return LocalStorage(lake)
 
 
+@pytest.fixture(autouse=True)
+def _sql_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The memo of compiled SQL (analytics/_compiled) in the session's temp folder, not the user's."""
+    monkeypatch.setenv("ANALYTICS_SQL_CACHE", str(tmp_path_factory.getbasetemp() / "analytics-sql-cache"))
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings with a private temp folder (caches, spill, work files)."""

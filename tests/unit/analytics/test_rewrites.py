@@ -51,7 +51,7 @@ def test_every_distinct_customer_count_is_rewritten(name: str) -> None:
 
 def test_shared_intermediate_is_read_from_its_held_relation_only_when_its_definition_matches() -> None:
     facts = RunFacts(held={"customer_keys": "shared_customer_keys"},
-                     definitions={"customer_keys": _rewrites.parse(shared_body("customer_keys"))})
+                     definitions={"customer_keys": shared_body("customer_keys")})
     out = _rewritten(render_sql("customer_value"), "shared_intermediates", facts)
     assert "customer_keys AS NOT MATERIALIZED (SELECT * FROM shared_customer_keys)" in out
     assert "customer_totals AS (" in out  # not held: computed inline, as written
