@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import urllib.request
@@ -108,30 +109,61 @@ def moto_server_url() -> Iterator[str]:
         server.stop()
 
 
+@contextmanager
+def _localstack_users(shared: Path) -> Iterator[Callable[[int], tuple[int, bool]]]:
+    """Under one lock shared by every pytest-xdist worker: ``count(delta)`` moves the number of
+    sessions using LocalStack and returns it with whether a session of this run started it."""
+    import fcntl
+
+    shared.mkdir(parents=True, exist_ok=True)
+    state = shared / "localstack-users.json"
+    with open(shared / "localstack.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+
+        def count(delta: int, started: bool | None = None) -> tuple[int, bool]:
+            now = json.loads(state.read_text()) if state.exists() else {"users": 0, "started": False}
+            now["users"] += delta
+            if started is not None:
+                now["started"] = started
+            state.write_text(json.dumps(now))
+            return now["users"], now["started"]
+
+        yield count
+
+
 @pytest.fixture(scope="session")
-def localstack_url() -> Iterator[str]:
-    """LocalStack on 127.0.0.1:4566: reuse a running one, else start it with ../shared/localstack/start
-    (and stop it afterwards); skip with the reason when that is impossible."""
+def localstack_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """LocalStack on 127.0.0.1:4566: reuse a running one, else start it with ../shared/localstack/start,
+    and stop it after the last session that uses it, if this run started it (pytest-xdist workers
+    are sessions of their own: one must not stop it under another); skip with the reason when it
+    cannot be had."""
     health = f"{LOCALSTACK_URL}/_localstack/health"
-    if _reachable(health):
-        yield LOCALSTACK_URL
-        return
-    start = ROOT.parent / "shared" / "localstack" / "start"
-    if not start.exists():
-        pytest.skip(f"LocalStack is not running and {start} does not exist")
-    try:
-        proc = subprocess.run([str(start)], capture_output=True, text=True, timeout=600, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"could not start LocalStack with {start}: {exc}")
-    if proc.returncode != 0 or not _reachable(health):
-        reason = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        pytest.skip(f"LocalStack did not start ({start} exited {proc.returncode}): {reason[0]}")
+    # The run's own temp folder: with pytest-xdist each worker has a folder in it, so its parent.
+    shared = tmp_path_factory.getbasetemp()
+    shared = shared.parent if os.environ.get("PYTEST_XDIST_WORKER") else shared
+    with _localstack_users(shared) as count:
+        if not _reachable(health):
+            start = ROOT.parent / "shared" / "localstack" / "start"
+            if not start.exists():
+                pytest.skip(f"LocalStack is not running and {start} does not exist")
+            try:
+                proc = subprocess.run([str(start)], capture_output=True, text=True, timeout=600, check=False)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                pytest.skip(f"could not start LocalStack with {start}: {exc}")
+            if proc.returncode != 0 or not _reachable(health):
+                reason = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+                pytest.skip(f"LocalStack did not start ({start} exited {proc.returncode}): {reason[0]}")
+            count(0, started=True)
+        count(+1)
     try:
         yield LOCALSTACK_URL
     finally:
-        stop = start.parent / "stop"
-        if stop.exists():
-            subprocess.run([str(stop)], capture_output=True, timeout=60, check=False)
+        with _localstack_users(shared) as count:
+            users, started = count(-1)
+            stop = ROOT.parent / "shared" / "localstack" / "stop"
+            if users == 0 and started and stop.exists():
+                subprocess.run([str(stop)], capture_output=True, timeout=60, check=False)
+                count(0, started=False)
 
 
 # ---------------------------------------------------------------- the handler
