@@ -253,21 +253,21 @@ def load_yaml(text: str) -> Any:
 @cache
 def all_tables() -> dict[str, Table]:
     """Every table defined in lake_schemas/, by name."""
-    tables: dict[str, Table] = {}
-    for entry in sorted(resources.files("lake_schemas").iterdir(), key=lambda p: p.name):
-        if entry.name.endswith(".yaml"):
-            spec = _load(load_yaml(entry.read_text(encoding="utf-8")))
-            if entry.name != f"{spec.name}.yaml":
-                raise ValueError(f"lake_schemas/{entry.name} defines table {spec.name!r}")
-            tables[spec.name] = spec
-    return tables
+    names = sorted(e.name.removesuffix(".yaml") for e in resources.files("lake_schemas").iterdir()
+                   if e.name.endswith(".yaml"))
+    return {name: table(name) for name in names}
 
 
+@cache
 def table(name: str) -> Table:
-    try:
-        return all_tables()[name]
-    except KeyError:
-        raise KeyError(f"no table {name!r} in lake_schemas/ (known: {', '.join(all_tables())})") from None
+    """One table's definition, reading only its own file (an ingest needs two of the ~24)."""
+    entry = resources.files("lake_schemas").joinpath(f"{name}.yaml")
+    if not name or "/" in name or not entry.is_file():
+        raise KeyError(f"no table {name!r} in lake_schemas/ (known: {', '.join(all_tables())})")
+    spec = _load(load_yaml(entry.read_text(encoding="utf-8")))
+    if spec.name != name:
+        raise ValueError(f"lake_schemas/{name}.yaml defines table {spec.name!r}")
+    return spec
 
 
 def arrow_schema(name: str, *, with_partitions: bool = False) -> pa.Schema:
