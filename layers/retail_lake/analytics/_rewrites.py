@@ -130,6 +130,55 @@ def one_line_customer_totals(tree: exp.Expression, facts: RunFacts) -> exp.Expre
     return tree
 
 
+def empty_multi_line_join(tree: exp.Expression, facts: RunFacts) -> exp.Expression:
+    """Applies when the load check found no invoice with several rows, to a SELECT that LEFT JOINs
+    the CTE ``multi_line_invoices`` (as sql/_shared/multi_line_invoices.sql defines it, or read from
+    the relation holding its rows) under an alias, ``LEFT JOIN multi_line_invoices mi ON ...``, and
+    names every column it reads with its relation: the join goes and each ``mi.<column>`` becomes
+    ``CAST(NULL AS TEXT)`` (keeping its output name). sale_lines: the lines' invoice numbers are not
+    read at all.
+
+    Exact: with every invoice one line, no invoice has two or more lines, so multi_line_invoices
+    is empty; a LEFT JOIN with an empty relation keeps every row of the left side once and gives
+    NULL for each of the right side's columns (invoice_no, text). DuckDB knows the held relation
+    is empty, but still reads every line's invoice number for the join's condition. Applied after
+    shared_intermediates, so a statement's sale_lines CTE still matches its definition there and is
+    read from the held table.
+    """
+    if not facts.one_line_invoices:
+        return tree
+    from retail_lake.analytics._sql import shared_body
+
+    # As its file defines it, or read from the relation holding those rows (shared_intermediates).
+    bodies = [parsed_once(shared_body("multi_line_invoices"))]
+    if "multi_line_invoices" in facts.held:
+        bodies.append(exp.select("*").from_(exp.to_table(facts.held["multi_line_invoices"])))
+    if not any(cte.alias_or_name == "multi_line_invoices" and cte.this in bodies for cte in tree.find_all(exp.CTE)):
+        return tree
+    for select in list(tree.find_all(exp.Select)):
+        for join in list(select.args.get("joins") or []):
+            table = join.this
+            if not (isinstance(table, exp.Table) and table.name == "multi_line_invoices" and not table.db
+                    and table.alias and join.side == "LEFT" and join.args.get("on") is not None
+                    and not any(v for k, v in join.args.items() if k not in ("this", "on", "side"))):
+                continue
+            # Only this SELECT's own columns (not those of its subqueries), each named with its relation.
+            own = [c for c in select.find_all(exp.Column) if c.find_ancestor(exp.Select) is select]
+            if any(not c.table for c in own):
+                continue
+            alias = table.alias
+            join.pop()
+            for column in own:
+                if column.table != alias or column.find_ancestor(exp.Join) is join:
+                    continue
+                null = exp.cast(exp.null(), exp.DataType.build("TEXT"))
+                if isinstance(column.parent, exp.Alias) or column.parent is not select:
+                    column.replace(null)
+                else:
+                    column.replace(exp.alias_(null, column.name))
+    return tree
+
+
 def _plain_column(node: exp.Expression | None, table: str = "") -> str | None:
     """The name of ``node`` when it is a column reference (unqualified, or qualified by ``table``)."""
     if isinstance(node, exp.Column) and isinstance(node.this, exp.Identifier) and node.table in ("", table):
@@ -285,6 +334,7 @@ def bitmap_distinct_customers(tree: exp.Expression, facts: RunFacts) -> exp.Expr
 # In the order they are applied.
 REWRITES: dict[str, Rewrite] = {
     "shared_intermediates": shared_intermediates,
+    "empty_multi_line_join": empty_multi_line_join,
     "one_line_customer_totals": one_line_customer_totals,
     "partition_aggregates": partition_aggregates,
     "bitmap_distinct_customers": bitmap_distinct_customers,

@@ -161,3 +161,45 @@ def test_partition_aggregates_applies_to_customer_profile() -> None:
     joined = {j.this.name for j in out.find_all(exp.Join)}
     assert not joined & {"category_breadth", "store_breadth", "payment_breadth"}
     assert {"favourite_category", "favourite_store", "favourite_payment"} <= joined
+
+
+def test_empty_multi_line_join_drops_the_join_only_in_lakes_of_one_line_invoices() -> None:
+    sql = render_shared("sale_lines")
+    assert _rewritten(sql, "empty_multi_line_join", RunFacts()) == _rewrites.to_sql(_rewrites.parse(sql))
+    out = _rewritten(sql, "empty_multi_line_join", RunFacts(one_line_invoices=True))
+    assert "JOIN multi_line_invoices" not in out
+    assert "CAST(NULL AS TEXT) AS multi_invoice_no" in out
+    assert "LEFT JOIN customer_keys AS k ON k.customer_id = s.customer_id" in out
+
+
+@pytest.mark.parametrize("sql", [
+    # another relation of that name
+    "WITH multi_line_invoices AS (SELECT 'x' AS invoice_no) "
+    "SELECT s.a, mi.invoice_no FROM s LEFT JOIN multi_line_invoices AS mi ON mi.invoice_no = s.b",
+    # a column that does not say which relation it reads
+    "WITH multi_line_invoices AS ({shared}) "
+    "SELECT a, mi.invoice_no FROM s LEFT JOIN multi_line_invoices AS mi ON mi.invoice_no = s.b",
+    # an inner join filters rows
+    "WITH multi_line_invoices AS ({shared}) "
+    "SELECT s.a, mi.invoice_no FROM s JOIN multi_line_invoices AS mi ON mi.invoice_no = s.b",
+])
+def test_empty_multi_line_join_leaves_other_shapes_alone(sql: str) -> None:
+    sql = sql.replace("{shared}", shared_body("multi_line_invoices").strip())
+    facts = RunFacts(one_line_invoices=True)
+    assert _rewritten(sql, "empty_multi_line_join", facts) == _rewrites.to_sql(_rewrites.parse(sql))
+
+
+def test_empty_multi_line_join_applies_after_the_intermediate_is_held() -> None:
+    """Where the run holds multi_line_invoices, sale_lines' own statement still drops the join, and
+    a table's statement still reads sale_lines from its held relation (the CTE still matches its
+    definition when shared_intermediates looks at it: the rewrite comes after)."""
+    held = {name: f"shared_{name}" for name in ("customer_keys", "multi_line_invoices", "sale_lines")}
+    facts = RunFacts(one_line_invoices=True, held=held,
+                     definitions={name: shared_body(name) for name in held})
+    assert list(REWRITES).index("shared_intermediates") < list(REWRITES).index("empty_multi_line_join")
+    names = ("shared_intermediates", "empty_multi_line_join")
+    own = _rewrites.rewrite(render_shared("sale_lines"), dataclasses.replace(facts, held={
+        k: v for k, v in held.items() if k != "sale_lines"}), names)
+    assert "JOIN multi_line_invoices" not in own
+    table = _rewrites.rewrite(render_sql("profitability"), facts, names)
+    assert "sale_lines AS NOT MATERIALIZED (SELECT * FROM shared_sale_lines)" in table
