@@ -7,7 +7,7 @@ inputs. ``Memo`` keeps those results in one small JSON file, keyed by a SHA-256 
 
 - the statement's full text (the SQL files, the reference relations and the shared intermediates
   rendered into it, the typed wrapper: whatever ``_sql`` produced);
-- the enabled rewrites, in order, and every field of ``RunFacts`` (the number of customers, whether
+- the enabled rewrites, in order, and every field of ``RunFacts`` (the customer keys' bound, whether
   every invoice is one line, the held intermediates and the text of their definitions);
 - the code that computes the result: the bytes of ``_rewrites.py`` (the rewrites, the parser and
   generator settings), of ``_sql.py``, this module and ``sql/_shared/*.sql`` (the definitions the
@@ -52,15 +52,23 @@ FILE_NAME = "analytics-sql.json"
 class RunFacts:
     """What the engine knows about the run's data, which decides where a rewrite applies."""
 
-    customers: int = 0  # customer_key runs over 1..customers (0: not known yet)
+    # Every customer_key is in 1..customer_key_bound: the number of customers rounded up to a power of
+    # two (0: not known yet), so that a run on a lake that gained customers since the last one still
+    # finds its compiled statements (see key_bound).
+    customer_key_bound: int = 0
     one_line_invoices: bool = False  # the load check found no invoice with several rows
     held: dict[str, str] = field(default_factory=dict)  # shared intermediate -> relation holding its rows
     definitions: dict[str, str] = field(default_factory=dict)  # shared intermediate -> its SELECT (text)
 
     def key(self) -> str:
         """Every field, canonically (part of a compiled statement's cache key)."""
-        return json.dumps([self.customers, self.one_line_invoices, sorted(self.held.items()),
+        return json.dumps([self.customer_key_bound, self.one_line_invoices, sorted(self.held.items()),
                            sorted(self.definitions.items())])
+
+
+def key_bound(customers: int) -> int:
+    """The smallest power of two at least ``customers`` (0 for none): RunFacts.customer_key_bound."""
+    return 1 << (customers - 1).bit_length() if customers > 0 else 0
 
 
 def default_folder() -> Path | None:

@@ -276,7 +276,7 @@ class DuckDBEngine:
         path = Path(self._tmp.name) / "shared" / f"{name}.parquet"
         rows = self._parquet_relation(held, sql, path)
         if name == "customer_keys":
-            self._facts.customers = rows  # keys are 1..rows
+            self._facts.customer_key_bound = _compiled.key_bound(rows)  # keys are 1..rows
         return held
 
     def _hold(self, name: str, relation: str) -> None:
@@ -303,10 +303,11 @@ class DuckDBEngine:
                 if name in defined and name not in self._facts.held:
                     relation = self._materialise_shared(name, self._prepare(render_shared(name), before=name))
                     self._hold(name, relation)
-        elif "bitmap_distinct_customers" in self._rewrites and not self._facts.customers:
-            (self._facts.customers,) = self.con.execute(
+        elif "bitmap_distinct_customers" in self._rewrites and not self._facts.customer_key_bound:
+            (customers,) = self.con.execute(
                 "SELECT COUNT(*) FROM (SELECT customer_id FROM sales GROUP BY customer_id) AS customers"
             ).fetchone()
+            self._facts.customer_key_bound = _compiled.key_bound(customers)
         return self._memo.compiled(sql, self._rewrites, self._facts)
 
     def close(self) -> None:

@@ -27,7 +27,7 @@ def _statement(table: str = "store_performance") -> str:
 
 
 def _facts(**changes) -> RunFacts:
-    facts = RunFacts(customers=5, one_line_invoices=True, held={"customer_keys": "shared_customer_keys"},
+    facts = RunFacts(customer_key_bound=8, one_line_invoices=True, held={"customer_keys": "shared_customer_keys"},
                      definitions={"customer_keys": shared_body("customer_keys")})
     return dataclasses.replace(facts, **changes)
 
@@ -48,7 +48,7 @@ def test_a_saved_result_is_reused_by_the_next_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("change", [
-    {"customers": 6}, {"one_line_invoices": False}, {"held": {}},
+    {"customer_key_bound": 16}, {"one_line_invoices": False}, {"held": {}},
     {"definitions": {"customer_keys": shared_body("customer_keys") + " "}},
 ])
 def test_every_fact_is_part_of_the_key(tmp_path: Path, change: dict) -> None:
@@ -147,3 +147,18 @@ def test_a_run_with_a_warm_cache_computes_the_same_tables(tmp_path: Path, settin
             _compiled._memos.clear()  # the next run starts from the file, as a new process does
     assert _compiled.memo().hits > 0 and _compiled.memo().misses == 0
     assert tables["warm"] == tables["cold"]
+
+
+def test_a_lake_that_gained_customers_still_finds_its_compiled_statements(tmp_path: Path) -> None:
+    """The bitmap bound is the customer count rounded up to a power of two: a nightly run after
+    new uploads (more customers, same power of two) reuses yesterday's compiled SQL."""
+    assert [_compiled.key_bound(n) for n in (0, 1, 3, 4, 5, 435_944, 500_000, 524_289)] == \
+        [0, 1, 4, 4, 8, 2**19, 2**19, 2**20]
+    sql = _statement("cohort_retention")
+    yesterday = Memo(tmp_path)
+    yesterday.compiled(sql, _NAMES, _facts(customer_key_bound=_compiled.key_bound(435_944)))
+    yesterday.save()
+    today = Memo(tmp_path)
+    out = today.compiled(sql, _NAMES, _facts(customer_key_bound=_compiled.key_bound(500_000)))
+    assert (today.hits, today.misses) == (1, 0)
+    assert "BITSTRING_AGG(" in out and f", 1, {2**19})" in out

@@ -26,16 +26,16 @@ def _rewritten(sql: str, name: str, facts: RunFacts) -> str:
 def test_bitmap_rewrites_only_aggregate_distinct_customer_keys() -> None:
     sql = ("SELECT COUNT(DISTINCT customer_key), count( distinct i.customer_key ), COUNT(DISTINCT invoice_no), "
            "COUNT(customer_key), COUNT(DISTINCT customer_key) OVER () FROM t AS i")
-    out = _rewritten(sql, "bitmap_distinct_customers", RunFacts(customers=7))
-    assert out == ("SELECT COALESCE(BIT_COUNT(BITSTRING_AGG(customer_key, 1, 7)), 0), "
-                   "COALESCE(BIT_COUNT(BITSTRING_AGG(i.customer_key, 1, 7)), 0), "
+    out = _rewritten(sql, "bitmap_distinct_customers", RunFacts(customer_key_bound=8))
+    assert out == ("SELECT COALESCE(BIT_COUNT(BITSTRING_AGG(customer_key, 1, 8)), 0), "
+                   "COALESCE(BIT_COUNT(BITSTRING_AGG(i.customer_key, 1, 8)), 0), "
                    "COUNT(DISTINCT invoice_no), COUNT(customer_key), COUNT(DISTINCT customer_key) OVER () FROM t AS i")
 
 
 @pytest.mark.parametrize("customers", [0, _rewrites.BITMAP_CUSTOMER_LIMIT + 1])
 def test_bitmap_rewrite_does_not_apply_without_a_small_known_customer_count(customers: int) -> None:
     sql = "SELECT COUNT(DISTINCT customer_key) FROM t"
-    assert _rewritten(sql, "bitmap_distinct_customers", RunFacts(customers=customers)) == sql
+    assert _rewritten(sql, "bitmap_distinct_customers", RunFacts(customer_key_bound=customers)) == sql
 
 
 @pytest.mark.parametrize("name", [*TABLE_NAMES, *SHARED_RELATIONS])
@@ -43,7 +43,7 @@ def test_every_distinct_customer_count_is_rewritten(name: str) -> None:
     """No spelling of a distinct customer count escapes the rewrite (it would only be slower, but
     the bench figures would not be what the docs say)."""
     sql = render_sql(name) if name in TABLE_NAMES else render_shared(name)
-    tree = REWRITES["bitmap_distinct_customers"](_rewrites.parse(sql), RunFacts(customers=10))
+    tree = REWRITES["bitmap_distinct_customers"](_rewrites.parse(sql), RunFacts(customer_key_bound=16))
     left = [c for c in tree.find_all(exp.Count) if isinstance(c.this, exp.Distinct)
             and any(isinstance(a, exp.Column) and a.name == "customer_key" for a in c.this.expressions)]
     assert not left
