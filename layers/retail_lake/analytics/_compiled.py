@@ -52,9 +52,9 @@ FILE_NAME = "analytics-sql.json"
 class RunFacts:
     """What the engine knows about the run's data, which decides where a rewrite applies."""
 
-    # Every customer_key is in 1..customer_key_bound: the number of customers rounded up to a power of
-    # two (0: not known yet), so that a run on a lake that gained customers since the last one still
-    # finds its compiled statements (see key_bound).
+    # Every customer_key is in 1..customer_key_bound: the number of customers rounded up to one of
+    # 16-32 steps per power of two (0: not known yet), so that a run on a lake that gained a few
+    # customers since the last one still finds its compiled statements (see key_bound).
     customer_key_bound: int = 0
     one_line_invoices: bool = False  # the load check found no invoice with several rows
     held: dict[str, str] = field(default_factory=dict)  # shared intermediate -> relation holding its rows
@@ -67,8 +67,10 @@ class RunFacts:
 
 
 def key_bound(customers: int) -> int:
-    """The smallest power of two at least ``customers`` (0 for none): RunFacts.customer_key_bound."""
-    return 1 << (customers - 1).bit_length() if customers > 0 else 0
+    """RunFacts.customer_key_bound: ``customers`` rounded up to a multiple of a step of 1/16 to 1/32
+    of it (a power of two), so the bitmaps are at most ~6 % larger than needed (0 for none)."""
+    step = 1 << max(0, customers.bit_length() - 5)
+    return -(-customers // step) * step
 
 
 def default_folder() -> Path | None:

@@ -309,7 +309,7 @@ def _bitmap_count(column: exp.Expression, bound: int) -> exp.Expression:
 def bitmap_distinct_customers(tree: exp.Expression, facts: RunFacts) -> exp.Expression:
     """Applies to every aggregate ``COUNT(DISTINCT [alias.]customer_key)`` when the run knows the
     bound of the customer keys (RunFacts.customer_key_bound: the number of customers rounded up to a
-    power of two) and it is at most BITMAP_CUSTOMER_LIMIT: the count becomes
+    step of 1/16 to 1/32 of it) and it is at most BITMAP_CUSTOMER_LIMIT: the count becomes
     ``COALESCE(BIT_COUNT(BITSTRING_AGG(customer_key, 1, bound)), 0)``.
 
     Exact: customer_key runs over 1..customers (sql/_shared/customer_keys.sql numbers the distinct
@@ -317,7 +317,7 @@ def bitmap_distinct_customers(tree: exp.Expression, facts: RunFacts) -> exp.Expr
     in a bitmap of 1..bound (the bits past the last customer stay 0). NULL keys set no bit and a
     group without keys counts 0, as COUNT(DISTINCT) does. Faster: one bit set per row instead of
     every (group, customer) pair inserted into a hash table (about six times faster on 10M lines);
-    the bound costs at most twice the bits. Window counts (``OVER``) are left alone.
+    the bound costs at most ~6 % more bits. Window counts (``OVER``) are left alone.
     """
     if not 0 < facts.customer_key_bound <= BITMAP_CUSTOMER_LIMIT:
         return tree

@@ -150,15 +150,15 @@ def test_a_run_with_a_warm_cache_computes_the_same_tables(tmp_path: Path, settin
 
 
 def test_a_lake_that_gained_customers_still_finds_its_compiled_statements(tmp_path: Path) -> None:
-    """The bitmap bound is the customer count rounded up to a power of two: a nightly run after
-    new uploads (more customers, same power of two) reuses yesterday's compiled SQL."""
-    assert [_compiled.key_bound(n) for n in (0, 1, 3, 4, 5, 435_944, 500_000, 524_289)] == \
-        [0, 1, 4, 4, 8, 2**19, 2**19, 2**20]
+    """The bitmap bound is the customer count rounded up to a step (1/16 to 1/32 of it): a nightly
+    run after new uploads (a few more customers, same step) reuses yesterday's compiled SQL."""
+    assert [_compiled.key_bound(n) for n in (0, 1, 3, 31, 33, 435_944, 440_000, 442_369, 2_179_381)] == \
+        [0, 1, 3, 31, 34, 442_368, 442_368, 458_752, 2_228_224]
     sql = _statement("cohort_retention")
     yesterday = Memo(tmp_path)
     yesterday.compiled(sql, _NAMES, _facts(customer_key_bound=_compiled.key_bound(435_944)))
     yesterday.save()
     today = Memo(tmp_path)
-    out = today.compiled(sql, _NAMES, _facts(customer_key_bound=_compiled.key_bound(500_000)))
+    out = today.compiled(sql, _NAMES, _facts(customer_key_bound=_compiled.key_bound(440_000)))
     assert (today.hits, today.misses) == (1, 0)
-    assert "BITSTRING_AGG(" in out and f", 1, {2**19})" in out
+    assert "BITSTRING_AGG(" in out and ", 1, 442368)" in out
