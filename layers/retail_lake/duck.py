@@ -8,6 +8,8 @@ first connection is opened.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
@@ -25,6 +27,7 @@ __all__ = [
     "enable_s3",
     "httpfs_extension_path",
     "new_duckdb",
+    "one_thread",
     "parquet_files",
     "read_sql",
     "register_parquet",
@@ -32,6 +35,7 @@ __all__ = [
     "s3_secret_sql",
     "sql_identifier",
     "sql_literal",
+    "threads",
 ]
 
 
@@ -94,6 +98,23 @@ def new_duckdb(
     if settings.duckdb_threads:
         con.execute(f"SET threads = {int(settings.duckdb_threads)}")
     return con
+
+
+def threads(con: duckdb.DuckDBPyConnection) -> int:
+    """The threads DuckDB runs a query on."""
+    return int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+
+
+@contextmanager
+def one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Queries in the block run on one DuckDB thread each (an ordered copy; several copies run side
+    by side from Python threads); the setting is restored after."""
+    before = threads(con)
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {before}")
 
 
 def parquet_files(root: Path) -> list[str]:

@@ -157,10 +157,8 @@ def empty_multi_line_join(tree: exp.Expression, facts: RunFacts) -> exp.Expressi
         return tree
     for select in list(tree.find_all(exp.Select)):
         for join in list(select.args.get("joins") or []):
-            table = join.this
-            if not (isinstance(table, exp.Table) and table.name == "multi_line_invoices" and not table.db
-                    and table.alias and join.side == "LEFT" and join.args.get("on") is not None
-                    and not any(v for k, v in join.args.items() if k not in ("this", "on", "side"))):
+            table = _plain_left_join(join)
+            if not (table and table.name == "multi_line_invoices" and table.alias):
                 continue
             # Only this SELECT's own columns (not those of its subqueries), each named with its relation.
             own = [c for c in select.find_all(exp.Column) if c.find_ancestor(exp.Select) is select]
@@ -177,6 +175,16 @@ def empty_multi_line_join(tree: exp.Expression, facts: RunFacts) -> exp.Expressi
                 else:
                     column.replace(exp.alias_(null, column.name))
     return tree
+
+
+def _plain_left_join(join: exp.Join) -> exp.Table | None:
+    """The table of ``LEFT JOIN <table> [alias] ON <condition>`` (a relation of this database, no
+    USING, method or other clause), else None."""
+    table = join.this
+    if (isinstance(table, exp.Table) and not table.db and join.side == "LEFT" and join.args.get("on") is not None
+            and not any(value for key, value in join.args.items() if key not in ("this", "on", "side"))):
+        return table
+    return None
 
 
 def _plain_column(node: exp.Expression | None, table: str = "") -> str | None:
@@ -264,10 +272,8 @@ def partition_aggregates(tree: exp.Expression, facts: RunFacts) -> exp.Expressio
         joins = select.args.get("joins") or []
         tops, groupings = [], []  # (alias, CTE parts, e) of the joins that may take part
         for join in joins:
-            table, on = join.this, join.args.get("on")
-            if not (isinstance(table, exp.Table) and table.name in ctes and not table.db and join.side == "LEFT"
-                    and isinstance(on, exp.EQ) and on.this.table == table.alias_or_name
-                    and not any(v for k, v in join.args.items() if k not in ("this", "on", "side"))):
+            table, on = _plain_left_join(join), join.args.get("on")
+            if not (table and table.name in ctes and isinstance(on, exp.EQ) and on.this.table == table.alias_or_name):
                 continue
             key = _plain_column(on.this, table.alias_or_name)
             top, grouping = _top_row(ctes[table.name]), _key_grouping(ctes[table.name])

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from retail_lake.duck import sql_literal
+from retail_lake.duck import one_thread, sql_literal
 
 if TYPE_CHECKING:
     import duckdb
@@ -158,16 +158,12 @@ def copy_in_parts(
         finally:
             part_files[i].unlink(missing_ok=True)
 
-    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
-    try:
-        con.execute("SET threads = 1")  # each COPY on its own Python thread, one DuckDB thread each
+    with one_thread(con):  # each COPY on its own Python thread, one DuckDB thread each
         workers = [threading.Thread(target=copy_part, args=(i,)) for i in range(len(bounds))]
         for worker in workers:
             worker.start()
         for worker in workers:
             worker.join()
-    finally:
-        con.execute(f"SET threads = {int(threads)}")
     line_offsets = _line_offsets(con, len(bounds)) if not errors else None
     if line_offsets is None:
         for i in range(len(bounds)):
@@ -175,16 +171,7 @@ def copy_in_parts(
             raw_files[i].unlink(missing_ok=True)
         return False
 
-    rows = [con.execute(f"SELECT count(*) FROM read_parquet({sql_literal(str(f))})").fetchone()[0] for f in raw_files]
-    row_offsets = [sum(rows[:i]) for i in range(len(rows))]
-    con.execute(
-        "CREATE OR REPLACE VIEW raw AS "
-        + " UNION ALL ".join(
-            f"SELECT file_row_number + {offset} AS rowid, * EXCLUDE (file_row_number) "
-            f"FROM read_parquet({sql_literal(str(f))}, file_row_number = true)"
-            for f, offset in zip(raw_files, row_offsets, strict=True)
-        )
-    )
+    raw_view(con, raw_files)
     con.execute(
         "CREATE OR REPLACE TABLE csv_reject_errors AS "
         + " UNION ALL ".join(
@@ -196,6 +183,19 @@ def copy_in_parts(
     for i in range(len(bounds)):
         con.execute(f"DROP TABLE part_rejects_{i}")
     return True
+
+
+def raw_view(con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:
+    """View ``raw`` over the Parquet copies of consecutive parts of a file (or of the whole file),
+    each written in its part's order: ``rowid`` is the row's 0-based position in the whole file, its
+    part's ``file_row_number`` plus the rows of the parts before it."""
+    selects, offset = [], 0
+    for i, path in enumerate(files):
+        selects.append(f"SELECT file_row_number + {offset} AS rowid, * EXCLUDE (file_row_number) "
+                       f"FROM read_parquet({sql_literal(str(path))}, file_row_number = true)")
+        if i < len(files) - 1:
+            offset += con.execute(f"SELECT count(*) FROM read_parquet({sql_literal(str(path))})").fetchone()[0]
+    con.execute("CREATE OR REPLACE VIEW raw AS " + " UNION ALL ".join(selects))
 
 
 def _line_offsets(con: duckdb.DuckDBPyConnection, parts: int) -> list[int] | None:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from retail_lake.duck import sql_literal
+from retail_lake.duck import one_thread, sql_literal, threads
 from retail_lake.ingest._errors import IngestFailedError, RejectedFileError
-from retail_lake.ingest._parts import Dialect, copy_in_parts, cut_points, sniff_dialect
+from retail_lake.ingest._parts import Dialect, copy_in_parts, cut_points, raw_view, sniff_dialect
 from retail_lake.ingest._prepare import (
     Limits,
     Prepared,
@@ -200,7 +200,7 @@ def _read_csv_table(
         dialect = sniff_dialect(con, path, f"{_csv_options(limits)}, sample_size = {_SNIFF_ROWS}")
     except Exception as exc:  # duckdb.Error subclasses; message is the useful part
         raise _unreadable(exc, "csv") from None
-    cuts = cut_points(path, dialect, min(_threads(con), MAX_PARTS), workdir)
+    cuts = cut_points(path, dialect, min(threads(con), MAX_PARTS), workdir)
 
     def copy_parts(select_list: str) -> bool:
         return copy_in_parts(con, path, dialect, _csv_options(limits), select_list, workdir, cuts or [])
@@ -218,10 +218,6 @@ def _read_csv_table(
         """
     )
     return result
-
-
-def _threads(con: duckdb.DuckDBPyConnection) -> int:
-    return int(con.execute("SELECT current_setting('threads')").fetchone()[0])
 
 
 def _load_table(
@@ -252,19 +248,13 @@ def _load_table(
     # memory for the first's (peak RSS ~2.4x); the Parquet writer is the bottleneck either way, so
     # one thread takes the same time.
     local = workdir / "raw.parquet"
-    threads = _threads(con)
-    try:
-        con.execute("SET threads = 1")
-        con.execute(f"COPY (SELECT {', '.join(selects)} FROM {relation}) TO {sql_literal(str(local))} "
-                    "(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE 61440)")
-    except Exception as exc:
-        raise _unreadable(exc, file_format) from None
-    finally:
-        con.execute(f"SET threads = {threads}")
-    con.execute(
-        "CREATE OR REPLACE VIEW raw AS SELECT file_row_number AS rowid, * EXCLUDE (file_row_number) "
-        f"FROM read_parquet({sql_literal(str(local))}, file_row_number = true)"
-    )
+    with one_thread(con):
+        try:
+            con.execute(f"COPY (SELECT {', '.join(selects)} FROM {relation}) TO {sql_literal(str(local))} "
+                        "(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE 61440)")
+        except Exception as exc:
+            raise _unreadable(exc, file_format) from None
+    raw_view(con, [local])
     return result
 
 
