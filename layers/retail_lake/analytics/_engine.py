@@ -103,7 +103,7 @@ class DuckDBEngine:
             settings, str(Path(self._tmp.name) / "run.duckdb"), memory_limit=DEFAULT_MEMORY_LIMIT
         )
         # The optimisations applied to every statement (ANALYTICS_REWRITES, see _rewrites) and what
-        # they know of this run: the shared intermediates held so far, the number of customers.
+        # they know of this run: the shared intermediates held so far, the bound of the customer keys.
         # Through the memo of compiled SQL (_compiled): sqlglot is imported and run only for what
         # an earlier run did not compile with exactly the same inputs.
         self._memo = _compiled.memo()
