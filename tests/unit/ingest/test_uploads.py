@@ -219,3 +219,14 @@ def test_mostly_bad_and_high_cardinality_files_stay_within_the_clean_budget(tmp_
         assert mb <= BUDGET_MB, f"{path.name}: {mb:.0f} MB (the clean file: {base_mb:.0f} MB)"
         if path is names:
             assert seconds <= base_s * 2, f"{path.name}: {seconds:.1f}s against {base_s:.1f}s"
+
+
+def test_the_upload_is_named_by_the_file_hash_computed_beside_the_duckdb_import(write_file, tmp_path):
+    """The content hash is computed on a second thread (while DuckDB loads): the same SHA-256 as a
+    plain read, and a file that cannot be read raises its own error in the caller."""
+    import hashlib
+
+    path = write_file("hashed.csv", GOOD)
+    assert _pipeline._hash_while_loading(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(FileNotFoundError):
+        _pipeline._hash_while_loading(tmp_path / "gone.csv")
