@@ -96,14 +96,18 @@ def alias_index(spec: Table) -> dict[str, str]:
 
 def map_headers(headers: list[str], spec: Table, layout: Layout | None = None) -> tuple[dict[str, str], list[str]]:
     """Match headers case/space-insensitively with aliases; exact names win over aliases; the known
-    ``layout``'s own header meanings (Online Retail II's `Price` is a unit price) win over both."""
+    ``layout``'s own header meanings (Online Retail II's `Price` is a unit price) win over both.
+    Between equal matches (`invoice_no` and `Invoice No`) the first column wins, as for two headers
+    spelled the same, and the others are reported as ignored."""
     index = alias_index(spec)
     overrides = {normalise_header(h): c for h, c in (layout.headers if layout else {}).items()}
     index |= overrides
     mapping: dict[str, str] = {}
     ignored: list[str] = []
-    exact = {normalise_header(h): h for h in headers
-             if normalise_header(h) in spec.column_names and normalise_header(h) not in overrides}
+    exact: dict[str, str] = {}
+    for h in headers:
+        if normalise_header(h) in spec.column_names and normalise_header(h) not in overrides:
+            exact.setdefault(normalise_header(h), h)
     for header in headers:
         canonical = index.get(normalise_header(header))
         if canonical is None:

@@ -136,3 +136,13 @@ def test_optional_discount_and_unit_cost(write_file, lake):
     assert query(lake, "SELECT rule FROM quarantine_sales ORDER BY row_number") == [
         ("negative_discount",), ("bad_unit_cost",)
     ]
+
+
+def test_two_headers_naming_one_column_take_the_first(write_file, lake):
+    """`invoice_no` and `Invoice No` both name the key: the first column is read (as for two headers
+    spelled the same), never silently the last one."""
+    header = "invoice_no,customer_id,quantity,price,invoice_date,Invoice No"
+    result, _ = ingest_lines(write_file, lake, ["I1,C1,1,10,5/8/2022,X1"], header=header)
+    assert result.rows_accepted == 1
+    assert "ignored columns: Invoice No" in result.message
+    assert query(lake, "SELECT invoice_no FROM sales") == [("I1",)]
