@@ -2,9 +2,11 @@
 
 Each side is a whole process, started the way a user starts it: the project is the installed
 `retail-lake ingest FILE --lake DIR` command; the references are `python bench/_ingest_pandas_reference.py`
-and `python bench/_ingest_polars_reference.py` (the issue's pipeline, exactly). Runs alternate
-(project, pandas, polars, project, ...) so the noise of a shared machine falls on every side; medians
-are reported with their ratios. Targets (issue 10, item 9): wall time <= 0.5x pandas', peak memory
+and `python bench/_ingest_polars_reference.py` (the issue's pipeline, exactly); beside them
+`python bench/_ingest_duckdb_reference.py`, the same pipeline as a DuckDB user writes it first (not a
+target: the engine's floor for the reference's work alone). Runs alternate (project, pandas, polars,
+duckdb, project, ...) so the noise of a shared machine falls on every side; medians are reported with
+their ratios. Targets (issue 10, item 9): wall time <= 0.5x pandas', peak memory
 <= 0.8x pandas'. Then the project's own stage timings show where its time goes, and (issue 2) peak
 memory at --big-rows shows it stays flat as files grow.
 
@@ -74,6 +76,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", default=None, help="where data is generated (default: a temp folder)")
     parser.add_argument("--no-polars", action="store_true", help="skip the Polars reference")
+    parser.add_argument("--no-duckdb", action="store_true", help="skip the plain DuckDB pipeline")
     parser.add_argument("--stages", nargs=2, metavar=("CSV", "LAKE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stages:
@@ -97,6 +100,9 @@ def main() -> int:
     if not args.no_polars:
         sides["polars reference"] = [sys.executable, str(HERE / "_ingest_polars_reference.py"), str(csv_path),
                                      str(work / "polars_out")]
+    if not args.no_duckdb:
+        sides["duckdb plain"] = [sys.executable, str(HERE / "_ingest_duckdb_reference.py"), str(csv_path),
+                                 str(work / "duckdb_out")]
     print(f"ingest bench: {args.rows:,} rows ({size_mb:.0f} MB CSV), whole processes, {args.repeat} alternating "
           f"runs per side")
     runs: dict[str, list[Run]] = {name: [] for name in sides}
@@ -123,8 +129,12 @@ def main() -> int:
     if "polars reference" in result:
         print(f"polars/pandas: {result['polars reference'].seconds / pandas.seconds:.2f}x time; "
               f"project/polars: {project.seconds / result['polars reference'].seconds:.2f}x time")
+    if "duckdb plain" in result:
+        print(f"duckdb plain/pandas: {result['duckdb plain'].seconds / pandas.seconds:.2f}x time (the reference's "
+              f"work alone on the project's engine; not a target); project/duckdb plain: "
+              f"{project.seconds / result['duckdb plain'].seconds:.2f}x time")
     print("project summary: " + " | ".join(line.strip() for line in project.output.strip().splitlines()[:2]))
-    for name in ("pandas reference", "polars reference"):
+    for name in ("pandas reference", "polars reference", "duckdb plain"):
         if name in result:
             print(f"{name}: {result[name].output.strip().splitlines()[-1]}")
 
