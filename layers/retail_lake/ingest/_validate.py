@@ -75,6 +75,7 @@ _DIMENSIONS = {
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FLAGGED = ("category", "shopping_mall", "payment_method")
 NUMERIC_COLUMNS = ("quantity", "price", "unit_price", "discount", "unit_cost", "age")
+_MONEY_DECIMALS = 4  # a line total computed from unit_price: the analytics' money scale, DECIMAL(18, 4)
 # Optional sales columns ``checked`` holds only when the file has them, with the layer value each is.
 _HELD_WHEN_PRESENT = {"unit_price": "n_unit_price", "discount": "v_discount", "unit_cost": "n_unit_cost"}
 # A dimension with at most this many values is an ENUM in ``checked`` and reaches the Parquet writer as
@@ -457,8 +458,12 @@ def build_checked(
     ]
     for depth in range(2, 5):
         layers.append([stages[depth] for stages in numeric_layers])
+    # A line total computed from unit_price is rounded to the scale the analytics sum money in
+    # (DECIMAL(18, 4)): that removes float noise (6 x 2.55 = 15.299999999999999) only, where cents
+    # would change the money (UCI's unit price 0.001 x 1 is 0.001, not 0; 1.695 x 3 is 5.085).
     layers.append([
-        "CASE WHEN t_price IS NULL THEN round(n_unit_price * n_quantity, 2) ELSE n_price END AS v_price",
+        f"CASE WHEN t_price IS NULL THEN round(n_unit_price * n_quantity, {_MONEY_DECIMALS}) ELSE n_price END "
+        "AS v_price",
         "coalesce(t_price, t_unit_price) AS t_price_or_unit",
         "n_age BETWEEN 0 AND 120 AND n_age = floor(n_age) AS age_ok",
     ])

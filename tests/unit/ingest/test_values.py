@@ -307,3 +307,15 @@ def test_generated_messy_file_is_quarantined_exactly_as_the_generator_counts(tmp
     assert result.rows_quarantined == summary.expected_quarantined
     assert result.rows_accepted == summary.expected_accepted
     assert "dates read as day/month/year" in result.notes
+
+
+def test_line_total_from_unit_price_keeps_fractions_of_a_cent(write_file, lake):
+    """price = unit_price x quantity, exact to the analytics' 4 decimals: UCI Online Retail has unit
+    prices of 0.001, which cents would turn into a free line."""
+    header = "invoice_no,customer_id,quantity,unit_price,invoice_date"
+    ingest_lines(write_file, lake, ["I1,C1,1,0.001,5/8/2022", "I2,C1,3,1.695,5/8/2022",
+                                    "I3,C1,7,0.004,5/8/2022", "I4,C1,6,2.55,5/8/2022"], header=header)
+    # By hand: 0.001 x 1 = 0.001; 1.695 x 3 = 5.085; 0.004 x 7 = 0.028; 2.55 x 6 = 15.3.
+    assert query(lake, "SELECT invoice_no, price, unit_price FROM sales ORDER BY invoice_no") == [
+        ("I1", 0.001, 0.001), ("I2", 5.085, 1.695), ("I3", 0.028, 0.004), ("I4", 15.3, 2.55)]
+
