@@ -386,6 +386,12 @@ def _detail(col: Column, when: str, raw_text: str, decisions: FileDecisions, dat
         return (f"{name} || {shown} || {sql_literal(f' times {times[0]} ')} || t_{times[0]} || "
                 f"{sql_literal(f' is above the maximum {limit:,.0f} (lake_schemas/sales.yaml)')}")
     op, limit = _bound(when) or ("", 0.0)
+    if col.name == "price":
+        # A line total computed from unit_price is shown as computed, with its factors: not
+        # "price '1000000000' is above the maximum 1,000,000,000" for 1e9 x 5.
+        raw_text = (f"CASE WHEN t_price IS NULL THEN v_price::VARCHAR || ' (unit_price ' || trim(t_unit_price) "
+                    f"|| ' x quantity ' || n_quantity::BIGINT || ')' ELSE {raw_text} END")
+        shown = f"CASE WHEN t_price IS NULL THEN {raw_text} ELSE {shown} END"
     if (op, limit) == ("<", 0.0):
         return f"{name} || trim({raw_text}) || ' is negative'"
     if (op, limit) == ("<=", 0.0):

@@ -319,3 +319,14 @@ def test_line_total_from_unit_price_keeps_fractions_of_a_cent(write_file, lake):
     assert query(lake, "SELECT invoice_no, price, unit_price FROM sales ORDER BY invoice_no") == [
         ("I1", 0.001, 0.001), ("I2", 5.085, 1.695), ("I3", 0.028, 0.004), ("I4", 15.3, 2.55)]
 
+
+def test_computed_line_total_out_of_bounds_says_what_was_computed(write_file, lake):
+    """A line total from unit_price x quantity is named with its factors, not as the unit price
+    ("price '1000000000' is above the maximum 1,000,000,000" contradicted itself)."""
+    header = "invoice_no,customer_id,quantity,unit_price,invoice_date"
+    path = write_file("upload.csv", ["I1,C1,5,1000000000,5/8/2022", "I2,C1,3,-1.5,5/8/2022"], header=header)
+    ingest_file(path, str(lake))
+    assert query(lake, "SELECT row_number, reason FROM quarantine_sales ORDER BY row_number") == [
+        (1, f"{path} row 1: price_out_of_range: price 5000000000.0 (unit_price 1000000000 x quantity 5) "
+            "is above the maximum 1,000,000,000 (lake_schemas/sales.yaml)"),
+        (2, f"{path} row 2: negative_price: price -4.5 (unit_price -1.5 x quantity 3) is negative")]
