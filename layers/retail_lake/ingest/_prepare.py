@@ -217,6 +217,27 @@ def rewrite_lines(src: Path, dest: Path, encoding: str, limits: Limits) -> dict[
     return replaced
 
 
+def universal_newlines(src: Path, dest: Path) -> bool:
+    """Copy ``src`` to ``dest`` with every CRLF and bare CR written as LF, as Python's csv module and
+    pandas read line ends. DuckDB's parser stops on a file that mixes them (CRLF and LF lines, an old
+    Mac CR), so such a file would otherwise be lost whole. False (nothing to change) without a CR."""
+    found = pending_cr = False
+    with open(src, "rb") as fh, open(dest, "wb") as out:
+        while chunk := fh.read(CHUNK):
+            if pending_cr:
+                chunk = b"\r" + chunk
+            pending_cr = chunk.endswith(b"\r")  # its LF may start the next chunk
+            if pending_cr:
+                chunk = chunk[:-1]
+            if b"\r" in chunk:
+                found = True
+                chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            out.write(chunk)
+        if pending_cr:
+            out.write(b"\n")
+    return found or pending_cr
+
+
 def _decoded_or_escaped(body: bytes, encoding: str) -> str:
     try:
         return body.decode(encoding)

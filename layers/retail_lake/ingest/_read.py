@@ -28,6 +28,7 @@ from retail_lake.ingest._prepare import (
     raw_lines,
     rewrite_lines,
     transcode_utf16,
+    universal_newlines,
 )
 from retail_lake.ingest._rows import table_from_rows
 from retail_lake.schemas import Layout, Table, normalise_header
@@ -154,11 +155,19 @@ class _LineTooLong(RejectedFileError):
     """DuckDB gave up on the whole file because one line is longer than max_line_size."""
 
 
+class _NoDialect(RejectedFileError):
+    """DuckDB found no way to split the file into lines and fields (mixed line ends do this)."""
+
+
 def _unreadable(exc: BaseException, file_format: str) -> Exception:
-    if "maximum line size" in str(exc).lower():
+    # DuckDB's own message for an over-long line; every sniffer failure also ends with the hint "Be
+    # sure that the maximum line size is set ...", which is no evidence of a long line.
+    if "maximum line size of" in str(exc).lower():
         return _LineTooLong(f"unreadable {file_format} file: a line is longer than the line limit")
     if _is_transient(exc):
         return IngestFailedError(f"reading the {file_format} file failed: {_first_line(exc)}")
+    if any(m in str(exc) for m in ("not possible to automatically detect", "reached an invalid state")):
+        return _NoDialect(f"unreadable {file_format} file: {_first_line(exc)}")
     return RejectedFileError(f"unreadable {file_format} file: {_first_line(exc)}")
 
 
@@ -297,6 +306,14 @@ def load_raw(
         # Python once (each too-long line becomes a marker) and DuckDB reads the rest.
         target = workdir / "lines.csv"
         prepared.replaced |= rewrite_lines(prepared.path, target, "utf-8", limits)
+        prepared.path = target
+        result = _read_csv_table(con, prepared.path, spec, limits, workdir)
+    except _NoDialect:
+        # Mixed line ends (CRLF and LF lines, a bare CR) stop DuckDB on the whole file: read them all
+        # as line breaks, as Python and pandas do, and read again.
+        target = workdir / "newlines.csv"
+        if not universal_newlines(prepared.path, target):
+            raise
         prepared.path = target
         result = _read_csv_table(con, prepared.path, spec, limits, workdir)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from datetime import date
 from pathlib import Path
 
 from retail_lake.ingest import ingest_file
@@ -219,3 +220,20 @@ def test_partition_files_hold_text_columns_and_only_small_dictionaries(write_fil
     assert files["month=09"].stat().st_size < 8_000
     assert query(lake, "SELECT category, gender, source FROM sales WHERE invoice_no = 'I9999'") == [
         ("Books", "Male", result.source)]
+
+
+def test_mixed_line_ends_are_read_not_rejected(tmp_path, lake):
+    """CRLF and LF lines in one file, and an old Mac CR, stop DuckDB's parser: the file was rejected
+    whole as "a line is longer than the line limit". Every line end now counts, as in Python and pandas."""
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(b"invoice_no,customer_id,quantity,price,invoice_date,shopping_mall\n"
+                     b"I1,C1,1,10.5,5/8/2022,Kanyon\r\n"
+                     b"I2,C2,2,20,6/8/2022,Kanyon\n"
+                     b"I3,C3,3,30,7/8/2022,Kanyon\r"
+                     b"I4,C4,4,40,8/8/2022,\"Forum\r\nIstanbul\"\n")
+    result = ingest_file(path, str(lake))
+    assert (result.rows_in, result.rows_accepted, result.rows_quarantined) == (4, 4, 0)
+    assert query(lake, "SELECT row_number, invoice_no, quantity, price, invoice_date, shopping_mall "
+                       "FROM sales ORDER BY row_number") == [
+        (1, "I1", 1, 10.5, date(2022, 8, 5), "Kanyon"), (2, "I2", 2, 20.0, date(2022, 8, 6), "Kanyon"),
+        (3, "I3", 3, 30.0, date(2022, 8, 7), "Kanyon"), (4, "I4", 4, 40.0, date(2022, 8, 8), "Forum Istanbul")]
