@@ -220,7 +220,7 @@ def _named_month(word: str) -> str:
     names = ", ".join(sql_literal(m) for m in _MONTH_NAMES)
     prefix = f"lower(rtrim({word}, '.'))"
     return (f"CASE WHEN length({prefix}) >= 3 THEN list_position(list_transform([{names}], "
-            f"m -> starts_with(m, {prefix})), true) END")
+            f"lambda m: starts_with(m, {prefix})), true) END")
 
 
 def _date_parts(con: duckdb.DuckDBPyConnection) -> None:
