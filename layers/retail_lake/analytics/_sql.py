@@ -23,7 +23,8 @@ from retail_lake.duck import sql_value
 CONFIG_RELATIONS = ("analytics_params", "cost_assumptions", "rfm_segment_rules", "age_bands")
 # In dependency order: a shared intermediate may read the ones before it (and sales, stores and the
 # configuration relations other than analytics_params).
-SHARED_RELATIONS = ("customer_keys", "multi_line_invoices", "sale_lines", "invoices", "customer_totals")
+SHARED_RELATIONS = ("customer_keys", "multi_line_invoices", "sale_lines", "invoices", "customer_totals",
+                    "daily_sales", "store_map", "cost_defaults")
 REFERENCE_RELATIONS = CONFIG_RELATIONS + SHARED_RELATIONS
 DEFAULT_CATEGORY = "(default)"
 

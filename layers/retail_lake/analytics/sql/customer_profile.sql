@@ -10,7 +10,7 @@
 -- customer_value are joined once per customer on customer_id. No ORDER BY: the API reads the table
 -- through an index on customer_id, and sorting 2M+ wide rows (10M lines) ran out of the engine's
 -- memory limit.
--- Reads: sale_lines, invoices, customer_keys (shared intermediates), stores, customer_rfm and
+-- Reads: sale_lines, invoices, customer_keys, store_map (shared intermediates), customer_rfm and
 -- customer_value (computed earlier in the same run).
 WITH category_counts AS (
     SELECT customer_key, category, COUNT(*) AS purchases, SUM(price) AS revenue, SUM(quantity) AS units
@@ -77,11 +77,6 @@ payment_breadth AS (
     SELECT customer_key, COUNT(payment_method) AS payment_methods
     FROM payment_counts
     GROUP BY customer_key
-),
-store_map AS (
-    SELECT shopping_mall, MAX(region) AS region
-    FROM stores
-    GROUP BY shopping_mall
 )
 SELECT
     v.customer_id,

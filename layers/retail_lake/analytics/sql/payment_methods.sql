@@ -6,7 +6,8 @@
 -- breakdown sums those rows (transactions and revenue add up; region follows the store, the age
 -- band the age). No distinct customers per group: five distinct counts over every invoice would
 -- cost more than the rest of the table together.
--- Reads: invoices (shared intermediate), stores (region of a store), age_bands.
+-- Reads: invoices and store_map (shared intermediates: one row per invoice; the region of a store),
+-- age_bands.
 WITH per_group AS (
     -- Every invoice read once: one row per payment method, age, gender and store (a few thousand
     -- rows); the breakdowns below sum these rows.
@@ -19,11 +20,6 @@ WITH per_group AS (
         SUM(revenue) AS revenue
     FROM invoices
     GROUP BY COALESCE(payment_method, 'Unknown'), age, COALESCE(gender, 'Unknown'), store
-),
-store_map AS (
-    SELECT shopping_mall, MAX(region) AS region
-    FROM stores
-    GROUP BY shopping_mall
 ),
 age_map AS (
     -- The band of each age present: a range join on the few distinct ages, then an equi-join.

@@ -8,17 +8,9 @@
 -- transactions = distinct invoices, counted exactly without a distinct count over every line: the
 -- lines of one-line invoices plus COUNT(DISTINCT) over the lines of multi-line invoices only.
 -- Every line is read once, into the finest grouping (per_group); the breakdowns sum its rows.
--- Reads: sale_lines (shared intermediate: the lines of sales with multi_invoice_no), stores,
--- cost_assumptions.
-WITH store_map AS (
-    SELECT shopping_mall, MAX(region) AS region
-    FROM stores
-    GROUP BY shopping_mall
-),
-defaults AS (
-    SELECT cost_ratio, discount_rate FROM cost_assumptions WHERE category = '(default)'
-),
-lines AS (
+-- Reads: sale_lines (shared intermediate: the lines of sales with multi_invoice_no), store_map (one
+-- row per store of `stores`), cost_defaults (the default cost assumptions), cost_assumptions.
+WITH lines AS (
     SELECT
         s.category,
         s.store,
@@ -35,7 +27,7 @@ lines AS (
         CASE WHEN s.unit_cost IS NOT NULL THEN 1 ELSE 0 END AS has_actual_cost,
         CASE WHEN s.discount IS NOT NULL THEN 1 ELSE 0 END AS has_actual_discount
     FROM sale_lines s
-    CROSS JOIN defaults d
+    CROSS JOIN cost_defaults d
     LEFT JOIN cost_assumptions a ON a.category = s.category
     LEFT JOIN store_map m ON m.shopping_mall = s.store
 ),

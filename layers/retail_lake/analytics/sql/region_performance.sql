@@ -1,13 +1,9 @@
 -- region_performance: one row per region (side of the city); unknown malls form 'Unassigned'.
 -- Customers and transactions are counted distinct within the region, so a customer who shops in
 -- two regions counts in both (region customers do not sum to the lake's customers).
--- Reads: invoices (shared intermediate: one row per invoice, with its store), stores.
-WITH store_map AS (
-    SELECT shopping_mall, MAX(region) AS region
-    FROM stores
-    GROUP BY shopping_mall
-),
-store_revenue AS (
+-- Reads: invoices (shared intermediate: one row per invoice, with its store), store_map (one row
+-- per store of `stores`).
+WITH store_revenue AS (
     SELECT COALESCE(m.region, 'Unassigned') AS region, i.store AS shopping_mall, SUM(i.revenue) AS revenue
     FROM invoices i
     LEFT JOIN store_map m ON m.shopping_mall = i.store

@@ -4,14 +4,9 @@
 -- over years. is_peak / is_low flag the month(s) with the highest / lowest revenue. Growth is
 -- NULL when the earlier month has no sales. Months without sales have no row; a partly covered
 -- first or last month counts as it is (days_with_sales shows it).
--- Reads: invoices (shared intermediate: one row per invoice).
-WITH daily AS (
-    -- The additive measures per day (a few hundred rows); the days with sales are its rows.
-    SELECT invoice_date, SUM(revenue) AS revenue, COUNT(*) AS transactions, SUM(units) AS units
-    FROM invoices
-    GROUP BY invoice_date
-),
-monthly_customers AS (
+-- Reads: daily_sales (shared intermediate: one row per day with sales) and invoices (one row per
+-- invoice, for the distinct customers of each period).
+WITH monthly_customers AS (
     SELECT CAST(date_trunc('month', invoice_date) AS DATE) AS "month", COUNT(DISTINCT customer_key) AS customers
     FROM invoices
     GROUP BY CAST(date_trunc('month', invoice_date) AS DATE)
@@ -32,7 +27,7 @@ monthly AS (
             SUM(transactions) AS transactions,
             SUM(units) AS units,
             COUNT(*) AS days_with_sales
-        FROM daily
+        FROM daily_sales
         GROUP BY CAST(date_trunc('month', invoice_date) AS DATE)
     ) d
     JOIN monthly_customers c ON c."month" = d."month"

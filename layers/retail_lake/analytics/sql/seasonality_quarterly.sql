@@ -1,14 +1,9 @@
 -- seasonality_quarterly: one row per calendar quarter that has sales, with the same measures as
 -- seasonality_monthly (index = quarter revenue / mean quarterly revenue; peak/low flags; growth
 -- against the previous quarter and the same quarter a year earlier).
--- Reads: invoices (shared intermediate: one row per invoice).
-WITH daily AS (
-    -- The additive measures per day (a few hundred rows); the days with sales are its rows.
-    SELECT invoice_date, SUM(revenue) AS revenue, COUNT(*) AS transactions, SUM(units) AS units
-    FROM invoices
-    GROUP BY invoice_date
-),
-quarterly_customers AS (
+-- Reads: daily_sales (shared intermediate: one row per day with sales) and invoices (one row per
+-- invoice, for the distinct customers of each period).
+WITH quarterly_customers AS (
     SELECT CAST(date_trunc('quarter', invoice_date) AS DATE) AS quarter_start,
            COUNT(DISTINCT customer_key) AS customers
     FROM invoices
@@ -32,7 +27,7 @@ quarterly AS (
             SUM(transactions) AS transactions,
             SUM(units) AS units,
             COUNT(*) AS days_with_sales
-        FROM daily
+        FROM daily_sales
         GROUP BY CAST(date_trunc('quarter', invoice_date) AS DATE)
     ) d
     JOIN quarterly_customers c ON c.quarter_start = d.quarter_start

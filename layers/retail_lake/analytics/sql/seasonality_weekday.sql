@@ -2,16 +2,10 @@
 -- Weekdays occur a different number of times in a date range, so the index compares average
 -- revenue per trading day: seasonality_index = the weekday's revenue per day with sales / the
 -- revenue per day with sales over all days. is_peak / is_low flag the best and worst weekday.
--- Reads: invoices (shared intermediate: one row per invoice).
+-- Reads: daily_sales (shared intermediate: one row per day with sales).
 WITH daily AS (
-    SELECT
-        invoice_date,
-        isodow(invoice_date) AS day_of_week,
-        SUM(revenue) AS revenue,
-        COUNT(*) AS transactions,
-        SUM(units) AS units
-    FROM invoices
-    GROUP BY invoice_date, isodow(invoice_date)
+    SELECT invoice_date, isodow(invoice_date) AS day_of_week, revenue, transactions, units
+    FROM daily_sales
 ),
 per_weekday AS (
     SELECT

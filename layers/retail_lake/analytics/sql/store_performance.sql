@@ -1,13 +1,9 @@
 -- store_performance: one row per store (shopping mall) with its district and region.
 -- Malls missing from `stores` keep their sales and land in the region 'Unassigned'.
 -- transactions = invoices, customers = distinct customers (integer keys), from `invoices`.
--- Reads: invoices (shared intermediate: one row per invoice of sales), stores.
-WITH store_map AS (
-    SELECT shopping_mall, MAX(district) AS district, MAX(region) AS region
-    FROM stores
-    GROUP BY shopping_mall
-),
-per_store AS (
+-- Reads: invoices (shared intermediate: one row per invoice of sales), store_map (one row per store
+-- of `stores`).
+WITH per_store AS (
     SELECT
         i.store,
         SUM(i.revenue) AS revenue,
