@@ -18,6 +18,7 @@ value is read one way or refused, never guessed row by row:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -103,11 +104,15 @@ class FileDecisions:
     day_first_rows: int = 0
     month_first_rows: int = 0
     number_format: str = POINT
+    date_order_from: str = ""  # the layout whose order was taken (no date in the file settled it)
 
     def notes(self) -> list[str]:
         if self.dates_contradict:
             dates = (f"dates contradict each other ({self.day_first_rows:,} rows only day/month, "
                      f"{self.month_first_rows:,} only month/day): dates readable both ways quarantined")
+        elif self.date_order_from:
+            dates = (f"dates read as {self.date_order} (layout {self.date_order_from}: no date in the file reads "
+                     "one way only)")
         else:
             dates = f"dates read as {self.date_order}"
         numbers = "numbers: decimal comma, '.' thousands" if self.number_format == COMMA else \
@@ -272,15 +277,23 @@ def _date_parts(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _date_map(con: duckdb.DuckDBPyConnection, date_range: DateRange) -> FileDecisions:
-    """``map_invoice_date`` (raw text -> DATE or the date problem), after deciding the file's order."""
+def _date_map(con: duckdb.DuckDBPyConnection, date_range: DateRange, layout: Layout | None = None) -> FileDecisions:
+    """``map_invoice_date`` (raw text -> DATE or the date problem), after deciding the file's order:
+    the order more of its dates can only be read in; when none reads one way only, the known
+    layout's order (``dates`` in lake_schemas), else day/month (the reference dataset's)."""
     _date_parts(con)
-    only_day_first, only_month_first = con.execute(
+    only_day_first, only_month_first, numeric = con.execute(
         "SELECT coalesce(sum(n) FILTER (WHERE kind = 'dmy' AND day_first IS NOT NULL AND month_first IS NULL), 0), "
-        "coalesce(sum(n) FILTER (WHERE kind = 'dmy' AND month_first IS NOT NULL AND day_first IS NULL), 0) "
+        "coalesce(sum(n) FILTER (WHERE kind = 'dmy' AND month_first IS NOT NULL AND day_first IS NULL), 0), "
+        "count(*) FILTER (WHERE kind = 'dmy') "
         "FROM date_parts"
     ).fetchone()
-    order = MONTH_FIRST if only_month_first > only_day_first else DAY_FIRST
+    settled = only_day_first or only_month_first or not numeric
+    from_layout = layout.name if layout is not None and layout.dates and not settled else ""
+    if from_layout:
+        order = MONTH_FIRST if layout.dates == "month_first" else DAY_FIRST
+    else:
+        order = MONTH_FIRST if only_month_first > only_day_first else DAY_FIRST
     minority, majority = sorted((int(only_day_first), int(only_month_first)))
     contradict = minority > 0 and minority >= CONTRADICTION_SHARE * majority
     chosen = "month_first" if order == MONTH_FIRST else "day_first"
@@ -315,7 +328,8 @@ def _date_map(con: duckdb.DuckDBPyConnection, date_range: DateRange) -> FileDeci
         )
         """
     )
-    return FileDecisions(order, contradict, int(only_day_first), int(only_month_first))
+    return FileDecisions(order, contradict, int(only_day_first), int(only_month_first),
+                         date_order_from=from_layout)
 
 
 # --- rules from lake_schemas -------------------------------------------------------------------
@@ -442,9 +456,7 @@ def build_checked(
     inputs = [c.name for c in spec.input_columns]
     present = inputs if present is None else present
     fmt = number_format(con, present)
-    decisions = _date_map(con, date_range)
-    decisions = FileDecisions(decisions.date_order, decisions.dates_contradict, decisions.day_first_rows,
-                              decisions.month_first_rows, fmt)
+    decisions = dataclasses.replace(_date_map(con, date_range, layout), number_format=fmt)
     _dimension_maps(con)
 
     # Layer by layer: text -> numbers/dates -> derived values -> rules. Each layer names its results.

@@ -107,6 +107,9 @@ class Layout:
     headers: dict[str, str] = field(default_factory=dict, hash=False)  # header -> column it means
     discount: str | None = None  # 'rate': the discount column is a rate of the undiscounted line
     checks: tuple[LayoutCheck, ...] = ()
+    # 'month_first' / 'day_first': the order the layout's exports write numeric dates in, used when
+    # the file's own dates do not settle it (every date reads both ways)
+    dates: str | None = None
 
     def column_checks(self, column: str) -> tuple[Check, ...]:
         return tuple(c.check for c in self.checks if c.column == column)
@@ -220,7 +223,15 @@ def _layout(raw: dict[str, Any]) -> Layout:
         headers=dict(raw.get("headers") or {}),
         discount=raw.get("discount"),
         checks=tuple(LayoutCheck(**c) for c in raw.get("checks") or ()),
+        dates=_layout_dates(raw),
     )
+
+
+def _layout_dates(raw: dict[str, Any]) -> str | None:
+    dates = raw.get("dates")
+    if dates not in (None, "month_first", "day_first"):
+        raise ValueError(f"layout {raw.get('name')}: dates must be month_first or day_first, not {dates!r}")
+    return dates
 
 
 def _load(raw: dict[str, Any]) -> Table:

@@ -4,6 +4,8 @@ so its line total is Price x Quantity; the reference dataset's `price` stays the
 
 from __future__ import annotations
 
+from datetime import date
+
 from retail_lake.ingest import ingest_file
 
 from .conftest import query
@@ -31,6 +33,44 @@ def test_online_retail_unit_price_needs_no_layout(write_file, lake) -> None:
     ], header=ONLINE_RETAIL)
     ingest_file(path, str(lake))
     assert query(lake, "SELECT quantity, unit_price, price FROM sales") == [(6, 2.55, 15.3)]
+
+
+def test_a_known_layout_settles_dates_that_read_both_ways(write_file, lake) -> None:
+    """UCI exports write dates month/day/year. A slice of the first twelve days of a month has no
+    date that reads one way only, so the layout's order decides (the 1st of December, not the 12th of
+    January), and the summary says so."""
+    path = write_file("online_retail_slice.csv", [
+        "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom",
+        "536520,21123,SET/10 IVORY POLKADOT PARTY CANDLES,1,12/1/2010 12:43,1.25,14729,United Kingdom",
+        "537226,22811,SET OF 6 T-LIGHTS CACTI,6,12/6/2010 8:34,2.95,15987,United Kingdom",
+    ], header=ONLINE_RETAIL)
+    result = ingest_file(path, str(lake))
+    assert query(lake, "SELECT invoice_no, invoice_date FROM sales ORDER BY 1") == [
+        ("536365", date(2010, 12, 1)), ("536520", date(2010, 12, 1)), ("537226", date(2010, 12, 6))]
+    assert "dates read as month/day/year (layout online_retail_ii: no date in the file reads one way only)" \
+        in result.notes
+
+
+def test_dates_that_read_one_way_only_decide_over_the_layout(write_file, lake) -> None:
+    """A file in a known layout whose dates say day/month (13/1/2010 reads only that way) is read
+    day/month like any file: the layout only settles what the file does not."""
+    path = write_file("online_retail_day_first.csv", [
+        "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,13/1/2010 8:26,2.55,17850,United Kingdom",
+        "536366,22633,HAND WARMER UNION JACK,6,14/1/2010 8:28,1.85,17850,United Kingdom",
+        "536367,84879,ASSORTED COLOUR BIRD ORNAMENT,32,2/1/2010 8:34,1.69,13047,United Kingdom",
+    ], header=ONLINE_RETAIL)
+    result = ingest_file(path, str(lake))
+    assert query(lake, "SELECT invoice_no, invoice_date FROM sales ORDER BY 1") == [
+        ("536365", date(2010, 1, 13)), ("536366", date(2010, 1, 14)), ("536367", date(2010, 1, 2))]
+    assert "dates read as day/month/year" in result.notes
+
+
+def test_without_a_layout_dates_that_read_both_ways_stay_day_first(write_file, lake) -> None:
+    path = write_file("plain.csv", ["A1,C1,2,12/1/2010,50.00,Turkey"],
+                      header="Invoice,Customer ID,Quantity,InvoiceDate,Price,Country")
+    result = ingest_file(path, str(lake))
+    assert query(lake, "SELECT invoice_date FROM sales") == [(date(2010, 1, 12),)]
+    assert "dates read as day/month/year" in result.notes
 
 
 def test_price_without_the_layout_signature_stays_the_line_total(write_file, lake) -> None:
@@ -64,6 +104,10 @@ def test_superstore_discount_is_a_rate_of_the_undiscounted_line(write_file, lake
     # By hand: 957.5775 x 0.45 / 0.55 = 783.47; 22.368 x 0.2 / 0.8 = 5.592 -> 5.59; no discount -> 0.
     assert query(lake, "SELECT price, discount FROM sales ORDER BY price") == [
         (22.368, 5.59), (261.96, 0.0), (957.5775, 783.47)]
+    # Superstore writes dates month/day/year; none of these reads one way only: the layout decides.
+    assert query(lake, "SELECT invoice_no, invoice_date FROM sales ORDER BY price") == [
+        ("US-2015-108966", date(2015, 10, 11)), ("CA-2016-152156", date(2016, 11, 8)),
+        ("US-2015-108966", date(2015, 10, 11))]
     assert query(lake, "SELECT row_number, rule, reason FROM quarantine_sales") == [
         (4, "discount_rate_out_of_range",
          f"{path} row 4: discount_rate_out_of_range: discount '1.5' is above the maximum 0.95 "
