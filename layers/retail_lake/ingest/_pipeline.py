@@ -254,7 +254,8 @@ def _ingest(
                 _build_checked_stores(con, upload.source)
             else:
                 decisions = build_checked(con, spec, upload.source, date_range_of(settings),
-                                          present=list(read.mapping), layout=read.layout)
+                                          present=list(read.mapping), layout=read.layout,
+                                          delimiter=read.delimiter)
                 notes.extend(decisions.notes())
                 log["date_order"] = "ambiguous" if decisions.dates_contradict else decisions.date_order
                 log["number_format"] = decisions.number_format

@@ -55,6 +55,7 @@ class ReadResult:
     encoding: str = "utf-8"
     encoding_source: str = "default"  # 'default' (UTF-8 read as is) | 'detected' | 'given'
     layout: Layout | None = None  # the known public layout the headers name (lake_schemas ``layouts``)
+    delimiter: str = ""  # a CSV's field delimiter, as sniffed ('' for Parquet)
 
 
 def detect_format(path: Path, name: str) -> str:
@@ -220,6 +221,7 @@ def _read_csv_table(
 
     result = _load_table(con, _csv_relation(path, dialect, limits), "csv", spec, workdir,
                          copy_parts=copy_parts if cuts else None)
+    result.delimiter = dialect.delimiter
     # One row per rejected line (a line may carry several errors); line 1 is the header.
     con.execute(
         """

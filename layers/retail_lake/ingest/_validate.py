@@ -105,6 +105,7 @@ class FileDecisions:
     month_first_rows: int = 0
     number_format: str = POINT
     date_order_from: str = ""  # the layout whose order was taken (no date in the file settled it)
+    number_format_from: str = ""  # why the format was taken when no number in the file settled it
 
     def notes(self) -> list[str]:
         if self.dates_contradict:
@@ -117,6 +118,8 @@ class FileDecisions:
             dates = f"dates read as {self.date_order}"
         numbers = "numbers: decimal comma, '.' thousands" if self.number_format == COMMA else \
             "numbers: decimal point, ',' thousands"
+        if self.number_format_from:
+            numbers += f" ({self.number_format_from})"
         return [dates, numbers]
 
 
@@ -163,13 +166,19 @@ def _on(template: str, value: str) -> str:
     return template.replace("@", value)
 
 
-def number_format(con: duckdb.DuckDBPyConnection, present: list[str]) -> str:
-    """POINT or COMMA for the whole file: which format more of its distinct number values can only
-    be written in (``12,5`` / ``1.234,50`` against ``12.50`` / ``1,234.50``). No evidence either
-    way (whole numbers, ``1,500``-like values only) keeps the reference decimal point."""
+SEMICOLON_FILE = "no number in the file reads one way only, and ';' separates its fields"
+
+
+def number_format(con: duckdb.DuckDBPyConnection, present: list[str], delimiter: str = ",") -> tuple[str, str]:
+    """POINT or COMMA for the whole file, and why when its values did not say: which format more of
+    its distinct number values can only be written in (``12,5`` / ``1.234,50`` against ``12.50`` /
+    ``1,234.50``). No evidence either way (whole numbers, ``1.500``-like values only) is settled
+    by the field delimiter: ';' is the list separator of the locales that write decimal commas (as
+    Excel exports there: ``1.500`` is 1500 TL), so a semicolon file reads them as decimal comma;
+    any other keeps the reference decimal point."""
     columns = [c for c in present if c in NUMERIC_COLUMNS]
     if not columns:
-        return POINT
+        return POINT, ""
     distinct = " UNION ".join(
         f"SELECT {_on(_CLEAN, 'trim(v)')} AS v FROM (SELECT DISTINCT {c} AS v FROM raw "
         f"WHERE contains({c}, ',') OR contains({c}, '.'))"
@@ -179,7 +188,9 @@ def number_format(con: duckdb.DuckDBPyConnection, present: list[str]) -> str:
         f"SELECT count(*) FILTER (WHERE {_on(_COMMA_ONLY, 'v')}), "
         f"count(*) FILTER (WHERE {_on(_POINT_ONLY, 'v')}) FROM ({distinct})"
     ).fetchone()
-    return COMMA if (comma or 0) > (point or 0) else POINT
+    if (comma or 0) == (point or 0) and delimiter == ";":
+        return COMMA, SEMICOLON_FILE
+    return (COMMA if (comma or 0) > (point or 0) else POINT), ""
 
 
 def _text_of(col: str) -> str:
@@ -446,17 +457,20 @@ def _dimension_maps(con: duckdb.DuckDBPyConnection) -> None:
 
 def build_checked(
     con: duckdb.DuckDBPyConnection, spec: Table, source: str, date_range: DateRange, present: list[str] | None = None,
-    layout: Layout | None = None,
+    layout: Layout | None = None, delimiter: str = ",",
 ) -> FileDecisions:
     """Create table ``checked`` from ``raw``/``rejects``; returns what was decided for the file.
 
     ``layout``: the known public layout the file is in (lake_schemas/sales.yaml ``layouts``), if any.
     With ``discount: rate`` its discount column is a rate of the undiscounted line, turned into
-    currency here: price is after the discount, so discount = price x rate / (1 - rate)."""
+    currency here: price is after the discount, so discount = price x rate / (1 - rate); with
+    ``dates`` it settles the date order when the file's dates do not. ``delimiter``: the CSV's field
+    delimiter, which settles the number format when the file's numbers do not (see number_format)."""
     inputs = [c.name for c in spec.input_columns]
     present = inputs if present is None else present
-    fmt = number_format(con, present)
-    decisions = dataclasses.replace(_date_map(con, date_range, layout), number_format=fmt)
+    fmt, fmt_from = number_format(con, present, delimiter)
+    decisions = dataclasses.replace(_date_map(con, date_range, layout), number_format=fmt,
+                                    number_format_from=fmt_from)
     _dimension_maps(con)
 
     # Layer by layer: text -> numbers/dates -> derived values -> rules. Each layer names its results.
