@@ -101,9 +101,10 @@ def test_superstore_discount_is_a_rate_of_the_undiscounted_line(write_file, lake
     result = ingest_file(path, str(lake))
     assert (result.rows_accepted, result.rows_quarantined) == (3, 1)
     assert any("layout superstore" in note for note in result.notes)
-    # By hand: 957.5775 x 0.45 / 0.55 = 783.47; 22.368 x 0.2 / 0.8 = 5.592 -> 5.59; no discount -> 0.
+    # By hand: 957.5775 x 0.45 / 0.55 = 783.4725; 22.368 x 0.2 / 0.8 = 5.592; no discount -> 0 (4 decimals,
+    # the money scale, as prices).
     assert query(lake, "SELECT price, discount FROM sales ORDER BY price") == [
-        (22.368, 5.59), (261.96, 0.0), (957.5775, 783.47)]
+        (22.368, 5.592), (261.96, 0.0), (957.5775, 783.4725)]
     # Superstore writes dates month/day/year; none of these reads one way only: the layout decides.
     assert query(lake, "SELECT invoice_no, invoice_date FROM sales ORDER BY price") == [
         ("US-2015-108966", date(2015, 10, 11)), ("CA-2016-152156", date(2016, 11, 8)),
