@@ -19,6 +19,7 @@ value is read one way or refused, never guessed row by row:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -386,15 +387,23 @@ def _condition(col: Column, when: str, raw_text: str, value: str) -> str:
     raise ValueError(f"{col.name}: unknown check {when!r} in lake_schemas")
 
 
-def _detail(col: Column, when: str, raw_text: str, decisions: FileDecisions, date_range: DateRange) -> str:
+def _detail(col: Column, when: str, raw_text: str, decisions: FileDecisions, date_range: DateRange,
+            present: Collection[str] = ()) -> str:
     shown = f"'''' || {raw_text} || ''''"
     name = sql_literal(col.name + " ")
+    text_name = name  # the column whose text the reason shows as received
+    if col.name == "price" and "unit_price" in present:
+        # A row's price is the file's price, else its unit_price x quantity: a reason that shows the
+        # text names the column it came from (bounds show the computed total with its factors).
+        text_name = "CASE WHEN t_price IS NULL AND t_unit_price IS NOT NULL THEN 'unit_price ' ELSE 'price ' END"
+        if when == "empty":
+            return sql_literal("price and unit_price are empty" if "price" in present else "unit_price is empty")
     if when == "empty":
         return sql_literal(f"{col.name} is empty")
     if when == "not_number":
-        return f"{name} || {shown} || {sql_literal(f' is not a number (this file: {decisions.number_format})')}"
+        return f"{text_name} || {shown} || {sql_literal(f' is not a number (this file: {decisions.number_format})')}"
     if when == "not_integer":
-        return f"{name} || {shown} || ' is not a whole number'"
+        return f"{text_name} || {shown} || ' is not a whole number'"
     if when == "not_date":
         return f"{name} || {shown} || {sql_literal(f' is not a valid date ({decisions.date_order})')}"
     if when == "two_digit_year":
@@ -516,7 +525,7 @@ def build_checked(
             rules.append(f"WHEN {cond} THEN {sql_literal(check.rule)}")
             details.append(
                 f"WHEN rule = {sql_literal(check.rule)} THEN "
-                f"{_detail(col, check.when, raw_texts[col.name], decisions, date_range)}"
+                f"{_detail(col, check.when, raw_texts[col.name], decisions, date_range, present)}"
             )
 
     layers.append([f"CASE {' '.join(rules)} END AS rule"])

@@ -330,3 +330,24 @@ def test_computed_line_total_out_of_bounds_says_what_was_computed(write_file, la
         (1, f"{path} row 1: price_out_of_range: price 5000000000.0 (unit_price 1000000000 x quantity 5) "
             "is above the maximum 1,000,000,000 (lake_schemas/sales.yaml)"),
         (2, f"{path} row 2: negative_price: price -4.5 (unit_price -1.5 x quantity 3) is negative")]
+
+
+def test_a_reason_names_the_column_whose_text_it_shows(write_file, lake):
+    """When a row's price comes from unit_price, a text the row could not read is named as
+    unit_price ('price 'abc'' pointed at a column the file does not have); with both columns, each
+    row names its own."""
+    path = write_file("units.csv", ["I1,C1,2,abc,5/8/2022", "I2,C1,2,,5/8/2022"],
+                      header="invoice_no,customer_id,quantity,unit_price,invoice_date")
+    ingest_file(path, str(lake))
+    assert query(lake, "SELECT row_number, reason FROM quarantine_sales ORDER BY row_number") == [
+        (1, f"{path} row 1: bad_price: unit_price 'abc' is not a number (this file: decimal point)"),
+        (2, f"{path} row 2: missing_price: unit_price is empty")]
+
+    both = write_file("both.csv", ["I3,C1,2,x1,,5/8/2022", "I4,C1,2,,y2,5/8/2022", "I5,C1,2,,,5/8/2022"],
+                      header="invoice_no,customer_id,quantity,price,unit_price,invoice_date")
+    ingest_file(both, str(lake))
+    assert query(lake, f"SELECT row_number, reason FROM quarantine_sales WHERE source = '{both}' "
+                       "ORDER BY row_number") == [
+        (1, f"{both} row 1: bad_price: price 'x1' is not a number (this file: decimal point)"),
+        (2, f"{both} row 2: bad_price: unit_price 'y2' is not a number (this file: decimal point)"),
+        (3, f"{both} row 3: missing_price: price and unit_price are empty")]
