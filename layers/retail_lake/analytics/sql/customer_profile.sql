@@ -6,14 +6,15 @@
 -- method), then the most revenue, then the alphabetically first name: one answer, every run.
 -- The favourites and counts cover all of sales, like customer_value; the RFM fields come from
 -- customer_rfm and are NULL for a customer with no invoice on or before an earlier reference date.
--- Customers are joined on the integer customer_key (customer_keys); customer_rfm and
+-- lines and units are the customer's sales lines and their quantities, which customer_keys sums
+-- per customer. Customers are joined on the integer customer_key (customer_keys); customer_rfm and
 -- customer_value are joined once per customer on customer_id. No ORDER BY: the API reads the table
 -- through an index on customer_id, and sorting 2M+ wide rows (10M lines) ran out of the engine's
 -- memory limit.
 -- Reads: sale_lines, invoices, customer_keys, store_map (shared intermediates), customer_rfm and
 -- customer_value (computed earlier in the same run).
 WITH category_counts AS (
-    SELECT customer_key, category, COUNT(*) AS purchases, SUM(price) AS revenue, SUM(quantity) AS units
+    SELECT customer_key, category, COUNT(*) AS purchases, SUM(price) AS revenue
     FROM sale_lines
     GROUP BY customer_key, category
 ),
@@ -30,7 +31,7 @@ favourite_category AS (
     WHERE position = 1
 ),
 category_breadth AS (
-    SELECT customer_key, COUNT(category) AS categories, SUM(purchases) AS lines, SUM(units) AS units
+    SELECT customer_key, COUNT(category) AS categories
     FROM category_counts
     GROUP BY customer_key
 ),
@@ -109,8 +110,8 @@ SELECT
     cb.categories,
     sb.stores,
     pb.payment_methods,
-    cb.lines,
-    cb.units
+    k.lines,
+    k.units
 FROM customer_value v
 JOIN customer_keys k ON k.customer_id = v.customer_id
 LEFT JOIN customer_rfm r ON r.customer_id = v.customer_id
