@@ -8,7 +8,8 @@ inputs. ``Memo`` keeps those results in one small JSON file, keyed by a SHA-256 
 - the statement's full text (the SQL files, the reference relations and the shared intermediates
   rendered into it, the typed wrapper: whatever ``_sql`` produced);
 - the enabled rewrites, in order, and every field of ``RunFacts`` (the customer keys' bound, whether
-  every invoice is one line, the held intermediates and the text of their definitions);
+  every invoice is one line, whether money sums fit DECIMAL(18, 4), the held intermediates and the
+  text of their definitions);
 - the code that computes the result: the bytes of ``_rewrites.py`` (the rewrites, the parser and
   generator settings), of ``_sql.py``, this module and ``sql/_shared/*.sql`` (the definitions the
   rewrites compare CTEs with), of sqlglot's version file, and ``FORMAT``.
@@ -57,13 +58,16 @@ class RunFacts:
     # customers since the last one still finds its compiled statements (see key_bound).
     customer_key_bound: int = 0
     one_line_invoices: bool = False  # the load check found no invoice with several rows
+    # The sum of |price| over every line of sales is below 10^14, the bound of DECIMAL(18, 4)
+    # (narrow_money_sums).
+    money_sums_fit: bool = False
     held: dict[str, str] = field(default_factory=dict)  # shared intermediate -> relation holding its rows
     definitions: dict[str, str] = field(default_factory=dict)  # shared intermediate -> its SELECT (text)
 
     def key(self) -> str:
         """Every field, canonically (part of a compiled statement's cache key)."""
-        return json.dumps([self.customer_key_bound, self.one_line_invoices, sorted(self.held.items()),
-                           sorted(self.definitions.items())])
+        return json.dumps([self.customer_key_bound, self.one_line_invoices, self.money_sums_fit,
+                           sorted(self.held.items()), sorted(self.definitions.items())])
 
 
 def key_bound(customers: int) -> int:

@@ -60,6 +60,8 @@ ANALYTICS_COLUMNS = (
     "invoice_date", "shopping_mall", "discount", "unit_cost",
 )
 MONEY_COLUMNS = frozenset({"price", "discount", "unit_cost"})
+# Money is read as DECIMAL(18, 4): values below 10^14 in size.
+MONEY_SUM_BOUND = 10**14
 # Dimension columns with a few distinct values. In a lake of one-line invoices `sales` reads them as
 # ENUMs made of the values present (see _dictionary_types); beyond this many values, as text.
 DICTIONARY_COLUMNS = ("gender", "category", "payment_method", "shopping_mall")
@@ -140,7 +142,11 @@ class DuckDBEngine:
         per_upload = self.con.execute(
             "SELECT upload_id, COUNT(*), MAX(uploaded_at) FROM sales_versions GROUP BY upload_id ORDER BY upload_id"
         ).fetchall()
-        rows, max_invoice_date = self.con.execute("SELECT COUNT(*), MAX(invoice_date) FROM sales").fetchone()
+        rows, max_invoice_date, money = self.con.execute(
+            "SELECT COUNT(*), MAX(invoice_date), SUM(ABS(price)) FROM sales"
+        ).fetchone()
+        # Every sum of prices over a set of lines is at most this in size (narrow_money_sums).
+        self._facts.money_sums_fit = money is None or money < MONEY_SUM_BOUND
         # The latest upload wins all of its invoices, so the newest upload time of the versions is
         # the newest one in `sales` (digest: what was read, per upload).
         max_uploaded_at = max((u[2] for u in per_upload if u[2] is not None), default=None) if rows else None

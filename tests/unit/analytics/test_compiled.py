@@ -48,7 +48,7 @@ def test_a_saved_result_is_reused_by_the_next_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("change", [
-    {"customer_key_bound": 16}, {"one_line_invoices": False}, {"held": {}},
+    {"customer_key_bound": 16}, {"one_line_invoices": False}, {"money_sums_fit": True}, {"held": {}},
     {"definitions": {"customer_keys": shared_body("customer_keys") + " "}},
 ])
 def test_every_fact_is_part_of_the_key(tmp_path: Path, change: dict) -> None:

@@ -203,3 +203,52 @@ def test_empty_multi_line_join_applies_after_the_intermediate_is_held() -> None:
     assert "JOIN multi_line_invoices" not in own
     table = _rewrites.rewrite(render_sql("profitability"), facts, names)
     assert "sale_lines AS NOT MATERIALIZED (SELECT * FROM shared_sale_lines)" in table
+
+
+def test_narrow_money_sums_narrows_the_price_sums_of_sale_lines_and_invoices() -> None:
+    sql = render_sql("customer_profile")
+    assert _rewritten(sql, "narrow_money_sums", RunFacts()) == _rewrites.to_sql(_rewrites.parse(sql))
+    out = _rewritten(sql, "narrow_money_sums", RunFacts(money_sums_fit=True))
+    assert "COUNT(*) AS purchases, CAST(SUM(price) AS DECIMAL(18, 4)) AS revenue FROM sale_lines" in out
+    assert out.count("COUNT(*) AS transactions, CAST(SUM(revenue) AS DECIMAL(18, 4)) AS revenue FROM invoices") == 2
+    # the multi-line invoices' revenue in invoices' own statement, read from the held sale_lines
+    held = RunFacts(money_sums_fit=True, held={"sale_lines": "shared_sale_lines"})
+    names = ("shared_intermediates", "narrow_money_sums")
+    own = _rewrites.rewrite(render_shared("invoices"), dataclasses.replace(
+        held, definitions={"sale_lines": shared_body("sale_lines")}), names)
+    assert "sale_lines AS NOT MATERIALIZED (SELECT * FROM shared_sale_lines)" in own
+    assert "CAST(SUM(price) AS DECIMAL(18, 4)) AS revenue" in own
+
+
+@pytest.mark.parametrize("sql", [
+    # another relation of that name
+    "WITH sale_lines AS (SELECT 1.5 AS price, 1 AS k) SELECT k, SUM(price) FROM sale_lines GROUP BY k",
+    # not a grouping of sale_lines alone
+    "WITH sale_lines AS ({shared}) SELECT s.k, SUM(price) FROM sale_lines AS s JOIN t ON t.k = s.k GROUP BY s.k",
+    "WITH sale_lines AS ({shared}) SELECT SUM(price) OVER () FROM sale_lines",
+    # another column, or an expression of it
+    "WITH sale_lines AS ({shared}) SELECT k, SUM(discount), SUM(price * quantity) FROM sale_lines GROUP BY k",
+])
+def test_narrow_money_sums_leaves_other_shapes_alone(sql: str) -> None:
+    sql = sql.replace("{shared}", shared_body("sale_lines").strip())
+    facts = RunFacts(money_sums_fit=True)
+    assert _rewritten(sql, "narrow_money_sums", facts) == _rewrites.to_sql(_rewrites.parse(sql))
+
+
+def test_narrow_money_sums_needs_the_bound(tmp_path: Path, settings: Settings, monkeypatch) -> None:
+    """A lake whose prices add up to the bound or more is left as written (and the answers stay)."""
+    from retail_lake.analytics import _engine
+
+    seen: list[bool] = []
+    prepare = _engine.DuckDBEngine._prepare
+
+    def spy(self, sql, before=None):
+        seen.append(self._facts.money_sums_fit)
+        return prepare(self, sql, before)
+
+    monkeypatch.setattr(_engine, "MONEY_SUM_BOUND", 100)  # the lines' prices add up to 360
+    monkeypatch.setattr(_engine.DuckDBEngine, "_prepare", spy)
+    con = compute(tmp_path, _lines(), dataclasses.replace(settings, analytics_rewrites="all"),
+                  tables=["customer_profile"])
+    assert seen and not any(seen)
+    assert con.execute("SELECT SUM(lines) FROM customer_profile").fetchone() == (8,)
