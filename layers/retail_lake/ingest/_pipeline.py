@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -123,23 +123,11 @@ def _hash_while_loading(path: Path) -> str:
     reads and hashlib's update; loading the extension module), so side by side they take one of the
     two. A hashing error is raised here, as a plain call would.
     """
-    outcome: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            outcome["hash"] = file_sha256(path)
-        except BaseException as exc:  # handed back to the caller's thread
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=work, name="retail-lake-sha256")
-    worker.start()
-    try:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="retail-lake-sha256") as pool:
+        hashing = pool.submit(file_sha256, path)
         import duckdb  # noqa: F401  (loaded now, while the file is hashed; every ingest needs it)
-    finally:
-        worker.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["hash"]
+
+        return hashing.result()
 
 
 def is_stores_key(key: str) -> bool:

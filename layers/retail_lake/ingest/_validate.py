@@ -302,13 +302,12 @@ def _date_map(con: duckdb.DuckDBPyConnection, date_range: DateRange, layout: Lay
     ).fetchone()
     settled = only_day_first or only_month_first or not numeric
     from_layout = layout.name if layout is not None and layout.dates and not settled else ""
-    if from_layout:
-        order = MONTH_FIRST if layout.dates == "month_first" else DAY_FIRST
-    else:
-        order = MONTH_FIRST if only_month_first > only_day_first else DAY_FIRST
+    # The reading taken (a date_parts column; the layout's ``dates`` names one the same way).
+    evidence = "month_first" if only_month_first > only_day_first else "day_first"
+    chosen = layout.dates if from_layout and layout is not None else evidence
+    order = MONTH_FIRST if chosen == "month_first" else DAY_FIRST
     minority, majority = sorted((int(only_day_first), int(only_month_first)))
     contradict = minority > 0 and minority >= CONTRADICTION_SHARE * majority
-    chosen = "month_first" if order == MONTH_FIRST else "day_first"
     if contradict:
         value = ("CASE WHEN day_first IS NOT NULL AND month_first IS NOT NULL AND day_first <> month_first "
                  "THEN NULL ELSE coalesce(day_first, month_first) END")
